@@ -1,0 +1,162 @@
+/**
+ * The schema registry and event validation.
+ *
+ * `version` is the schema version of `data`: a schema is registered per (eventType, version).
+ * The platform's schemas (version 1.0) are registered at load; applications add their own.
+ * An event whose type has no registered schema passes through untouched, so the bus can carry
+ * events this package does not know.
+ *
+ * @packageDocumentation
+ */
+import * as z from 'zod';
+import type { BaseEvent } from './base.js';
+import { DEFAULT_EVENT_VERSION } from './base.js';
+import { deadLetterDataSchema } from './dead-letter.js';
+import { SchemaConflictError, ValidationError, type ValidationIssue } from './errors.js';
+import { eventDataSchemas } from './schemas.js';
+import { assertPublishSubject, EventSubjects, subjectMatches } from './subjects.js';
+
+// Header values cannot carry CR/LF (it would end the header line) or other control characters.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what we reject
+const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
+const headerSafe = z.string().regex(NO_CONTROL_CHARS, 'must not contain control characters (it travels in a header)');
+
+const envelopeSchema = z.looseObject({
+  eventId: headerSafe.min(1, 'must be a non-empty string'),
+  eventType: z.string().superRefine((value, ctx) => {
+    try {
+      assertPublishSubject(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `must be a valid publish subject: ${(error as Error).message}` });
+    }
+  }),
+  timestamp: z.date({ error: 'must be a valid Date' }),
+  version: headerSafe.min(1, 'must be a non-empty string'),
+  correlationId: headerSafe.optional(),
+  causationId: headerSafe.optional(),
+});
+
+const key = (eventType: string, version: string): string => `${eventType}@${version}`;
+
+const schemas = new Map<string, { eventType: string; version: string; schema: z.ZodType }>();
+const builtIn = new Set<string>();
+
+// Subject patterns with a schema: DLQ records are published on dlq.<consumer>, one subject per consumer.
+const patternSchemas: { pattern: string; version: string; schema: z.ZodType }[] = [
+  { pattern: EventSubjects.DLQ_ALL, version: DEFAULT_EVENT_VERSION, schema: deadLetterDataSchema },
+];
+
+for (const [eventType, schema] of Object.entries(eventDataSchemas)) {
+  schemas.set(key(eventType, DEFAULT_EVENT_VERSION), { eventType, version: DEFAULT_EVENT_VERSION, schema });
+  builtIn.add(key(eventType, DEFAULT_EVENT_VERSION));
+}
+
+/**
+ * Registers the schema of `data` for an event type and version; `validateEvent` (and so every
+ * publish and receipt) then checks it. Registering again replaces an application schema.
+ *
+ * @param eventType - the event subject, e.g. `'billing.invoice.paid'`
+ * @param version - the data schema version, e.g. `'1.0'`
+ * @param dataSchema - a zod schema of `data` (prefer `z.looseObject` so newer producers can add fields)
+ * @throws {@link SubjectTokenError} when `eventType` is not a valid publish subject
+ * @throws {@link SchemaConflictError} when it would replace a built-in platform schema
+ */
+export function registerEventSchema(eventType: string, version: string, dataSchema: z.ZodType): void {
+  assertPublishSubject(eventType);
+  if (typeof version !== 'string' || version === '' || !NO_CONTROL_CHARS.test(version)) {
+    throw new ValidationError(eventType, String(version), [
+      { path: 'version', message: 'must be a non-empty string without control characters' },
+    ]);
+  }
+  const k = key(eventType, version);
+  if (builtIn.has(k) && schemas.get(k)?.schema !== dataSchema) throw new SchemaConflictError(eventType, version);
+  schemas.set(k, { eventType, version, schema: dataSchema });
+}
+
+/**
+ * Removes an application schema registered with {@link registerEventSchema} (built-in schemas
+ * stay). Mostly for tests.
+ *
+ * @returns whether a schema was removed
+ */
+export function unregisterEventSchema(eventType: string, version: string): boolean {
+  const k = key(eventType, version);
+  if (builtIn.has(k)) return false;
+  return schemas.delete(k);
+}
+
+/**
+ * The schema of `data` for an event type and version, if one is registered (DLQ subjects
+ * `dlq.<consumer>` resolve to the DLQ record schema).
+ */
+export function getEventSchema(eventType: string, version: string): z.ZodType | undefined {
+  const exact = schemas.get(key(eventType, version));
+  if (exact !== undefined) return exact.schema;
+  return patternSchemas.find((p) => p.version === version && subjectMatches(p.pattern, eventType))?.schema;
+}
+
+/** Every registered (eventType, version), built-in and application; DLQ appears as `dlq.*`. */
+export function listEventSchemas(): { eventType: string; version: string }[] {
+  return [
+    ...[...schemas.values()].map(({ eventType, version }) => ({ eventType, version })),
+    ...patternSchemas.map(({ pattern, version }) => ({ eventType: pattern, version })),
+  ];
+}
+
+// 'data.items[2].id' reads better in a log line than a JSON array of keys.
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'string' && /^[A-Za-z_$][\w$]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(String(segment))}]`;
+  }
+  return out;
+}
+
+function toIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): ValidationIssue[] {
+  return error.issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]), message: issue.message }));
+}
+
+/**
+ * Checks an event against its contract and returns it unchanged.
+ *
+ * The envelope: `eventId` a non-empty string, `eventType` a valid publish subject, `timestamp`
+ * a valid `Date`, `version` a non-empty string, `correlationId`/`causationId` strings when
+ * present (header-bound strings may not contain control characters). Then, when a schema is
+ * registered for (`eventType`, `version`), the `data` field. Unknown event types pass through.
+ *
+ * @returns the same event object (not a parsed copy: unknown fields and identity are kept)
+ * @throws {@link ValidationError} listing every problem found, with readable paths
+ */
+export function validateEvent<E extends BaseEvent>(event: E): E {
+  const envelope = envelopeSchema.safeParse(event);
+  const record: Record<string, unknown> =
+    typeof event === 'object' && event !== null ? (event as unknown as Record<string, unknown>) : {};
+  const eventType = typeof record.eventType === 'string' ? record.eventType : '';
+  const version = typeof record.version === 'string' ? record.version : '';
+  const issues: ValidationIssue[] = envelope.success ? [] : toIssues(envelope.error);
+
+  const dataSchema = eventType === '' || version === '' ? undefined : getEventSchema(eventType, version);
+  if (dataSchema !== undefined) {
+    const data = dataSchema.safeParse(record.data);
+    if (!data.success) issues.push(...toIssues(data.error, ['data']));
+  }
+
+  if (issues.length > 0) throw new ValidationError(eventType, version, issues);
+  return event;
+}
+
+/**
+ * The JSON Schema of every registered event's `data`, keyed `eventType@version`
+ * (e.g. `workflow.execution.requested@1.0`), for documentation and other languages.
+ */
+export function eventJsonSchemas(): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const { eventType, version } of listEventSchemas()) {
+    const schema = getEventSchema(eventType, version);
+    if (schema !== undefined) out[key(eventType, version)] = z.toJSONSchema(schema, { unrepresentable: 'any' });
+  }
+  return out;
+}

@@ -1,0 +1,403 @@
+/**
+ * Runtime schemas (zod v4) of every event's `data`, version 1.0, and the types inferred from them.
+ *
+ * Objects are `z.looseObject`: a field added by a newer producer is kept, not rejected, so
+ * consumers can be upgraded after producers (forward compatibility). The exported TypeScript
+ * types list only the known fields, so a typo in an object literal is still a compile error.
+ *
+ * @packageDocumentation
+ */
+import * as z from 'zod';
+import { EventSubjects, SUBJECT_TOKEN_PATTERN } from './subjects.js';
+
+/**
+ * The known fields of an object type, without the `[key: string]: unknown` index signature a
+ * loose object schema infers (extra fields are still accepted at runtime).
+ */
+export type KnownFields<T> = {
+  [K in keyof T as string extends K ? never : number extends K ? never : symbol extends K ? never : K]: T[K];
+};
+
+/** The data type of a loose object schema: its known fields. */
+export type InferData<S extends z.ZodType> = KnownFields<z.output<S>>;
+
+/**
+ * An ID that becomes a subject token somewhere (`executionId`, `agentId`, `nodeId`,
+ * `workflowId`): 1-128 of `A-Z a-z 0-9 _ -`. Checked in the schema so a bad ID is rejected
+ * when the event is created, not later when a subject is built from it.
+ */
+export const subjectTokenSchema = z
+  .string()
+  .regex(SUBJECT_TOKEN_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 _ - (it is used as a NATS subject token)');
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+const jsonRecord = z.record(z.string(), z.unknown());
+
+/** The error carried by every `*.failed` event (and an error reply). */
+export const errorInfoSchema = z.looseObject({
+  message: z.string(),
+  code: z.string().optional(),
+});
+/** The error carried by every `*.failed` event: `{ message, code? }`. */
+export type ErrorInfo = InferData<typeof errorInfoSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// workflow.*
+
+/** Data of `workflow.created`. */
+export const workflowCreatedDataSchema = z.looseObject({
+  workflowId: subjectTokenSchema,
+  name: nonEmpty,
+  userId: z.string().optional(),
+  definition: jsonRecord.optional(),
+});
+/** Data of `workflow.created`. */
+export type WorkflowCreatedData = InferData<typeof workflowCreatedDataSchema>;
+
+/** Data of `workflow.updated`. */
+export const workflowUpdatedDataSchema = z.looseObject({
+  workflowId: subjectTokenSchema,
+  userId: z.string().optional(),
+  changes: jsonRecord.optional(),
+});
+/** Data of `workflow.updated`. */
+export type WorkflowUpdatedData = InferData<typeof workflowUpdatedDataSchema>;
+
+/** Data of `workflow.deleted`. */
+export const workflowDeletedDataSchema = z.looseObject({
+  workflowId: subjectTokenSchema,
+  userId: z.string().optional(),
+});
+/** Data of `workflow.deleted`. */
+export type WorkflowDeletedData = InferData<typeof workflowDeletedDataSchema>;
+
+/** Data of `workflow.execution.requested`: a user asks to run a workflow. */
+export const workflowExecutionRequestedDataSchema = z.looseObject({
+  workflowId: subjectTokenSchema,
+  userId: nonEmpty,
+  executionId: subjectTokenSchema,
+  input: jsonRecord.optional(),
+});
+/** Data of `workflow.execution.requested`. */
+export type WorkflowExecutionRequestedData = InferData<typeof workflowExecutionRequestedDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// execution.*
+
+/** Data of `execution.started`. */
+export const executionStartedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  workflowId: subjectTokenSchema,
+  userId: nonEmpty,
+});
+/** Data of `execution.started`. */
+export type ExecutionStartedData = InferData<typeof executionStartedDataSchema>;
+
+/** Data of `execution.completed`. */
+export const executionCompletedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  workflowId: subjectTokenSchema,
+  output: z.unknown().optional(),
+  durationMs: z.number().nonnegative().optional(),
+});
+/** Data of `execution.completed`. */
+export type ExecutionCompletedData = InferData<typeof executionCompletedDataSchema>;
+
+/** Data of `execution.failed`. */
+export const executionFailedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  workflowId: subjectTokenSchema,
+  nodeId: subjectTokenSchema.optional(),
+  error: errorInfoSchema,
+});
+/** Data of `execution.failed`. */
+export type ExecutionFailedData = InferData<typeof executionFailedDataSchema>;
+
+/** Data of `execution.cancelled`. */
+export const executionCancelledDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  workflowId: subjectTokenSchema,
+  userId: z.string().optional(),
+  reason: z.string().optional(),
+});
+/** Data of `execution.cancelled`. */
+export type ExecutionCancelledData = InferData<typeof executionCancelledDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// execution.node.*
+
+/** Data of `execution.node.started`. */
+export const executionNodeStartedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema,
+  nodeType: z.string().optional(),
+  input: z.unknown().optional(),
+});
+/** Data of `execution.node.started`. */
+export type ExecutionNodeStartedData = InferData<typeof executionNodeStartedDataSchema>;
+
+/** Data of `execution.node.completed`. */
+export const executionNodeCompletedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema,
+  output: z.unknown().optional(),
+});
+/** Data of `execution.node.completed`. */
+export type ExecutionNodeCompletedData = InferData<typeof executionNodeCompletedDataSchema>;
+
+/** Data of `execution.node.failed`. */
+export const executionNodeFailedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema,
+  error: errorInfoSchema,
+});
+/** Data of `execution.node.failed`. */
+export type ExecutionNodeFailedData = InferData<typeof executionNodeFailedDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// agent.*
+
+/** Data of `agent.created`. */
+export const agentCreatedDataSchema = z.looseObject({
+  agentId: subjectTokenSchema,
+  name: nonEmpty,
+  userId: z.string().optional(),
+  model: z.string().optional(),
+  config: jsonRecord.optional(),
+});
+/** Data of `agent.created`. */
+export type AgentCreatedData = InferData<typeof agentCreatedDataSchema>;
+
+/** Data of `agent.updated`. */
+export const agentUpdatedDataSchema = z.looseObject({
+  agentId: subjectTokenSchema,
+  userId: z.string().optional(),
+  changes: jsonRecord.optional(),
+});
+/** Data of `agent.updated`. */
+export type AgentUpdatedData = InferData<typeof agentUpdatedDataSchema>;
+
+/** Data of `agent.deleted`. */
+export const agentDeletedDataSchema = z.looseObject({
+  agentId: subjectTokenSchema,
+  userId: z.string().optional(),
+});
+/** Data of `agent.deleted`. */
+export type AgentDeletedData = InferData<typeof agentDeletedDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// agent.execution.*
+
+/** Data of `agent.execution.requested`: run one agent node of an execution. */
+export const agentExecutionRequestedDataSchema = z.looseObject({
+  agentId: subjectTokenSchema,
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema,
+  input: z.unknown().optional(),
+});
+/** Data of `agent.execution.requested`. */
+export type AgentExecutionRequestedData = InferData<typeof agentExecutionRequestedDataSchema>;
+
+/** Data of `agent.execution.started`. */
+export const agentExecutionStartedDataSchema = z.looseObject({
+  agentId: subjectTokenSchema,
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema,
+});
+/** Data of `agent.execution.started`. */
+export type AgentExecutionStartedData = InferData<typeof agentExecutionStartedDataSchema>;
+
+/** Data of `agent.execution.completed`. */
+export const agentExecutionCompletedDataSchema = z.looseObject({
+  agentId: subjectTokenSchema,
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema,
+  output: z.unknown().optional(),
+});
+/** Data of `agent.execution.completed`. */
+export type AgentExecutionCompletedData = InferData<typeof agentExecutionCompletedDataSchema>;
+
+/** Data of `agent.execution.failed`. */
+export const agentExecutionFailedDataSchema = z.looseObject({
+  agentId: subjectTokenSchema,
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema,
+  error: errorInfoSchema,
+});
+/** Data of `agent.execution.failed`. */
+export type AgentExecutionFailedData = InferData<typeof agentExecutionFailedDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// tool.execution.* (stored events) and tool.execute.* (core request/reply)
+
+/** Data of `tool.execution.requested`. */
+export const toolExecutionRequestedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema,
+  toolId: nonEmpty,
+  input: z.unknown().optional(),
+});
+/** Data of `tool.execution.requested`. */
+export type ToolExecutionRequestedData = InferData<typeof toolExecutionRequestedDataSchema>;
+
+/** Data of `tool.execution.completed`. */
+export const toolExecutionCompletedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema,
+  toolId: nonEmpty,
+  output: z.unknown().optional(),
+});
+/** Data of `tool.execution.completed`. */
+export type ToolExecutionCompletedData = InferData<typeof toolExecutionCompletedDataSchema>;
+
+/** Data of `tool.execution.failed`. */
+export const toolExecutionFailedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema,
+  toolId: nonEmpty,
+  error: errorInfoSchema,
+});
+/** Data of `tool.execution.failed`. */
+export type ToolExecutionFailedData = InferData<typeof toolExecutionFailedDataSchema>;
+
+/** Data of `tool.execute.request`: run a tool now and reply. */
+export const toolExecuteRequestDataSchema = z.looseObject({
+  toolId: nonEmpty,
+  params: jsonRecord.optional(),
+});
+/** Data of `tool.execute.request`. */
+export type ToolExecuteRequestData = InferData<typeof toolExecuteRequestDataSchema>;
+
+/** Data of `tool.execute.response`: the tool's result, or the error it failed with. */
+export const toolExecuteResponseDataSchema = z.looseObject({
+  result: z.unknown().optional(),
+  error: errorInfoSchema.optional(),
+});
+/** Data of `tool.execute.response`. */
+export type ToolExecuteResponseData = InferData<typeof toolExecuteResponseDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// model.inference.*
+
+/** Data of `model.inference.requested`. */
+export const modelInferenceRequestedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema.optional(),
+  agentId: subjectTokenSchema.optional(),
+  prompt: z.string(),
+  model: z.string().optional(),
+  maxTokens: z.int().positive().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  /** Stream tokens to model.token.stream.<executionId> while generating. */
+  stream: z.boolean().optional(),
+});
+/** Data of `model.inference.requested`. */
+export type ModelInferenceRequestedData = InferData<typeof modelInferenceRequestedDataSchema>;
+
+/** Data of `model.inference.completed`. */
+export const modelInferenceCompletedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema.optional(),
+  text: z.string(),
+  tokenCount: z.int().nonnegative(),
+  model: z.string().optional(),
+});
+/** Data of `model.inference.completed`. */
+export type ModelInferenceCompletedData = InferData<typeof modelInferenceCompletedDataSchema>;
+
+/** Data of `model.inference.failed`. */
+export const modelInferenceFailedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema.optional(),
+  model: z.string().optional(),
+  error: errorInfoSchema,
+});
+/** Data of `model.inference.failed`. */
+export type ModelInferenceFailedData = InferData<typeof modelInferenceFailedDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// model.token.* — not an event: the body of each message on model.token.stream.<executionId>
+
+/** Body of one token message on `model.token.stream.<executionId>`: `{ token, isComplete, seq }`. */
+export const tokenMessageSchema = z.looseObject({
+  token: z.string(),
+  isComplete: z.boolean(),
+  seq: z.int().nonnegative(),
+});
+/** Body of one token message: the token text, whether the stream ends here, and its order. */
+export type TokenMessage = InferData<typeof tokenMessageSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// vector.*
+
+/** Data of `vector.upserted`. */
+export const vectorUpsertedDataSchema = z.looseObject({
+  collection: nonEmpty,
+  ids: z.array(nonEmpty),
+});
+/** Data of `vector.upserted`. */
+export type VectorUpsertedData = InferData<typeof vectorUpsertedDataSchema>;
+
+/** Data of `vector.deleted`. */
+export const vectorDeletedDataSchema = z.looseObject({
+  collection: nonEmpty,
+  ids: z.array(nonEmpty),
+});
+/** Data of `vector.deleted`. */
+export type VectorDeletedData = InferData<typeof vectorDeletedDataSchema>;
+
+/** One hit of a vector search. */
+export const vectorSearchHitSchema = z.looseObject({
+  id: nonEmpty,
+  score: z.number(),
+  metadata: jsonRecord.optional(),
+});
+
+/** Data of `vector.search.completed`. */
+export const vectorSearchCompletedDataSchema = z.looseObject({
+  collection: nonEmpty,
+  executionId: subjectTokenSchema.optional(),
+  nodeId: subjectTokenSchema.optional(),
+  query: z.string().optional(),
+  results: z.array(vectorSearchHitSchema),
+});
+/** Data of `vector.search.completed`. */
+export type VectorSearchCompletedData = InferData<typeof vectorSearchCompletedDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The data schema of every platform event, by subject (version 1.0). Prefixes and patterns
+ * (`model.token.stream`, `dlq`, `dlq.*`) have none here.
+ */
+export const eventDataSchemas = {
+  [EventSubjects.WORKFLOW_CREATED]: workflowCreatedDataSchema,
+  [EventSubjects.WORKFLOW_UPDATED]: workflowUpdatedDataSchema,
+  [EventSubjects.WORKFLOW_DELETED]: workflowDeletedDataSchema,
+  [EventSubjects.WORKFLOW_EXECUTION_REQUESTED]: workflowExecutionRequestedDataSchema,
+  [EventSubjects.EXECUTION_STARTED]: executionStartedDataSchema,
+  [EventSubjects.EXECUTION_COMPLETED]: executionCompletedDataSchema,
+  [EventSubjects.EXECUTION_FAILED]: executionFailedDataSchema,
+  [EventSubjects.EXECUTION_CANCELLED]: executionCancelledDataSchema,
+  [EventSubjects.EXECUTION_NODE_STARTED]: executionNodeStartedDataSchema,
+  [EventSubjects.EXECUTION_NODE_COMPLETED]: executionNodeCompletedDataSchema,
+  [EventSubjects.EXECUTION_NODE_FAILED]: executionNodeFailedDataSchema,
+  [EventSubjects.AGENT_CREATED]: agentCreatedDataSchema,
+  [EventSubjects.AGENT_UPDATED]: agentUpdatedDataSchema,
+  [EventSubjects.AGENT_DELETED]: agentDeletedDataSchema,
+  [EventSubjects.AGENT_EXECUTION_REQUESTED]: agentExecutionRequestedDataSchema,
+  [EventSubjects.AGENT_EXECUTION_STARTED]: agentExecutionStartedDataSchema,
+  [EventSubjects.AGENT_EXECUTION_COMPLETED]: agentExecutionCompletedDataSchema,
+  [EventSubjects.AGENT_EXECUTION_FAILED]: agentExecutionFailedDataSchema,
+  [EventSubjects.TOOL_EXECUTION_REQUESTED]: toolExecutionRequestedDataSchema,
+  [EventSubjects.TOOL_EXECUTION_COMPLETED]: toolExecutionCompletedDataSchema,
+  [EventSubjects.TOOL_EXECUTION_FAILED]: toolExecutionFailedDataSchema,
+  [EventSubjects.TOOL_EXECUTE_REQUEST]: toolExecuteRequestDataSchema,
+  [EventSubjects.TOOL_EXECUTE_RESPONSE]: toolExecuteResponseDataSchema,
+  [EventSubjects.MODEL_INFERENCE_REQUESTED]: modelInferenceRequestedDataSchema,
+  [EventSubjects.MODEL_INFERENCE_COMPLETED]: modelInferenceCompletedDataSchema,
+  [EventSubjects.MODEL_INFERENCE_FAILED]: modelInferenceFailedDataSchema,
+  [EventSubjects.VECTOR_UPSERTED]: vectorUpsertedDataSchema,
+  [EventSubjects.VECTOR_DELETED]: vectorDeletedDataSchema,
+  [EventSubjects.VECTOR_SEARCH_COMPLETED]: vectorSearchCompletedDataSchema,
+} as const;

@@ -1,0 +1,142 @@
+/**
+ * The client's failure taxonomy. Every error carries a stable `code`; the ones a handler can
+ * throw (`NonRetryableError`) steer the retry logic, the others describe what went wrong at
+ * the bus so a caller can react to the class, not to a message string.
+ */
+import { EventBusError } from '@multi-agent/events';
+
+export { EventBusError, SubjectTokenError, ValidationError, DecodeError } from '@multi-agent/events';
+
+/** A configuration value (usually an environment variable) is invalid. Thrown at startup. */
+export class ConfigError extends EventBusError {
+  /** The variable or option that holds the bad value. */
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super('CONFIG', `${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/** The operation needs a connection and the client has none (never connected, or closed). */
+export class NotConnectedError extends EventBusError {
+  constructor(message = 'NATS client is not connected: call connect() first') {
+    super('NOT_CONNECTED', message);
+    this.name = 'NotConnectedError';
+  }
+}
+
+/** No JetStream stream captures the subject, so a publish there would be stored nowhere. */
+export class NoStreamError extends EventBusError {
+  readonly subject: string;
+  constructor(subject: string) {
+    super(
+      'NO_STREAM',
+      `no JetStream stream captures subject "${subject}"; publish events on a subject of the EVENTS, DLQ or TOKENS streams, or declare it in config.coreSubjects for core NATS`,
+    );
+    this.name = 'NoStreamError';
+    this.subject = subject;
+  }
+}
+
+/** The encoded message is larger than the server's `max_payload`. Nothing was sent. */
+export class PayloadTooLargeError extends EventBusError {
+  readonly size: number;
+  readonly maxPayload: number;
+  constructor(size: number, maxPayload: number, subject: string) {
+    super('PAYLOAD_TOO_LARGE', `message for "${subject}" is ${size} bytes; the server accepts at most ${maxPayload}`);
+    this.name = 'PayloadTooLargeError';
+    this.size = size;
+    this.maxPayload = maxPayload;
+  }
+}
+
+/**
+ * A publish was not acknowledged by JetStream. The event may or may not be stored:
+ * publish it again with the same `eventId` and the stream's duplicate window keeps one copy.
+ */
+export class PublishError extends EventBusError {
+  readonly subject: string;
+  constructor(subject: string, message: string, options?: { cause?: unknown }) {
+    super('PUBLISH_FAILED', `publish to "${subject}" failed: ${message}`, options);
+    this.name = 'PublishError';
+    this.subject = subject;
+  }
+}
+
+/** A request got no reply within its timeout. */
+export class RequestTimeoutError extends EventBusError {
+  readonly subject: string;
+  readonly timeoutMs: number;
+  constructor(subject: string, timeoutMs: number) {
+    super('REQUEST_TIMEOUT', `request to "${subject}" got no reply within ${timeoutMs} ms`);
+    this.name = 'RequestTimeoutError';
+    this.subject = subject;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A request was sent to a subject nobody listens on. Fails at once, without waiting for the timeout. */
+export class NoRespondersError extends EventBusError {
+  readonly subject: string;
+  constructor(subject: string) {
+    super('NO_RESPONDERS', `no service is listening on "${subject}"`);
+    this.name = 'NoRespondersError';
+    this.subject = subject;
+  }
+}
+
+/** The replier's handler threw; its error class and message travel back to the requester. */
+export class RemoteHandlerError extends EventBusError {
+  readonly subject: string;
+  readonly remoteCode: string;
+  readonly remoteName: string;
+  constructor(subject: string, remote: { code?: string; name?: string; message: string }) {
+    super('REMOTE_HANDLER', `handler for "${subject}" failed: ${remote.message}`);
+    this.name = 'RemoteHandlerError';
+    this.subject = subject;
+    this.remoteCode = remote.code ?? 'UNKNOWN';
+    this.remoteName = remote.name ?? 'Error';
+  }
+}
+
+/**
+ * Throw this from a handler when retrying cannot help (bad input, a missing entity):
+ * the event goes to the DLQ at once instead of being retried.
+ */
+export class NonRetryableError extends EventBusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NON_RETRYABLE', message, options);
+    this.name = 'NonRetryableError';
+  }
+}
+
+/** A handler ran longer than its `handlerTimeoutMs`; the attempt counts as failed. */
+export class HandlerTimeoutError extends EventBusError {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super('HANDLER_TIMEOUT', `handler did not finish within ${timeoutMs} ms`);
+    this.name = 'HandlerTimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A token stream received nothing for longer than its idle timeout (its producer likely died). */
+export class StreamIdleError extends EventBusError {
+  readonly subject: string;
+  readonly idleMs: number;
+  constructor(subject: string, idleMs: number) {
+    super('STREAM_IDLE', `token stream "${subject}" received nothing for ${idleMs} ms before completion`);
+    this.name = 'StreamIdleError';
+    this.subject = subject;
+    this.idleMs = idleMs;
+  }
+}
+
+/** The operation was refused because the client is closing. */
+export class ClientClosedError extends EventBusError {
+  constructor() {
+    super('CLIENT_CLOSED', 'NATS client is closing or closed');
+    this.name = 'ClientClosedError';
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Idempotency in a JetStream KV bucket: `create` is the atomic claim, `update(revision)` the
+ * compare-and-set that takes over an expired lease. Needs no server beyond NATS.
+ */
+import { Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { newOwner } from './store.js';
+import type { ClaimResult, IdempotencyStore, KeyRecord, Lease } from './store.js';
+
+/** Options of {@link KvIdempotencyStore}. */
+export interface KvStoreOptions {
+  /** Bucket name; created when missing. */
+  bucket?: string;
+  /** How long any key lives (bucket-level TTL, ms): the completed-key memory. */
+  ttlMs: number;
+  replicas?: number;
+}
+
+const SAFE_KEY = /^[-/_=.a-zA-Z0-9]+$/;
+
+function kvKey(key: string): string {
+  // KV keys allow a narrow alphabet: keep readable keys, hex-encode the rest.
+  const dotted = key.replace(':', '.');
+  return SAFE_KEY.test(dotted) && !dotted.startsWith('.') && !dotted.endsWith('.')
+    ? dotted
+    : `x.${Buffer.from(key).toString('hex')}`;
+}
+
+function encode(record: KeyRecord): string {
+  return JSON.stringify(record);
+}
+
+/** Shared across instances and processes through JetStream. */
+export class KvIdempotencyStore implements IdempotencyStore {
+  private constructor(private readonly kv: KV) {}
+
+  /** Opens (creating when missing) the bucket. */
+  static async open(js: JetStreamClient, options: KvStoreOptions): Promise<KvIdempotencyStore> {
+    const kv = await new Kvm(js).create(options.bucket ?? 'IDEMPOTENCY', {
+      ttl: options.ttlMs,
+      history: 1,
+      replicas: options.replicas ?? 1,
+    });
+    return new KvIdempotencyStore(kv);
+  }
+
+  async claim(key: string, leaseMs: number): Promise<ClaimResult> {
+    const k = kvKey(key);
+    const owner = newOwner();
+    const value = encode({ state: 'lease', owner, expiresAt: Date.now() + leaseMs });
+    try {
+      const revision = await this.kv.create(k, value);
+      return { status: 'claimed', lease: { key: k, owner, revision } };
+    } catch {
+      // The key exists: look at who holds it.
+    }
+    const entry = await this.kv.get(k);
+    if (entry === null || entry.operation !== 'PUT') {
+      // Deleted between our create and get: one more atomic try, then report busy.
+      try {
+        const revision = await this.kv.create(k, value);
+        return { status: 'claimed', lease: { key: k, owner, revision } };
+      } catch {
+        return { status: 'busy' };
+      }
+    }
+    const record = entry.json<KeyRecord>();
+    if (record.state === 'done') return { status: 'completed' };
+    if (record.expiresAt > Date.now()) return { status: 'busy' };
+    try {
+      const revision = await this.kv.update(k, value, entry.revision);
+      return { status: 'claimed', lease: { key: k, owner, revision } };
+    } catch {
+      return { status: 'busy' };
+    }
+  }
+
+  async extend(lease: Lease, leaseMs: number): Promise<boolean> {
+    try {
+      lease.revision = await this.kv.update(
+        lease.key,
+        encode({ state: 'lease', owner: lease.owner, expiresAt: Date.now() + leaseMs }),
+        lease.revision ?? 0,
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async complete(lease: Lease): Promise<void> {
+    await this.kv.put(lease.key, encode({ state: 'done', owner: lease.owner, expiresAt: Number.MAX_SAFE_INTEGER }));
+  }
+
+  async release(lease: Lease): Promise<void> {
+    try {
+      await this.kv.delete(lease.key, { previousSeq: lease.revision });
+    } catch {
+      // Someone else took the key over already: nothing of ours to release.
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

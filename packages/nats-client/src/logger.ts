@@ -1,0 +1,10 @@
+/** The client's structured logger: pino, named after the service. */
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** A pino logger for a service; level from `LOG_LEVEL` (default `info`). */
+export function createLogger(service: string): Logger {
+  return pino({ name: service, level: process.env.LOG_LEVEL ?? 'info' });
+}

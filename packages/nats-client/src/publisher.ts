@@ -1,0 +1,139 @@
+/**
+ * `publish()`: fills the envelope, validates, encodes and routes an event. Stream subjects go
+ * through JetStream with `Nats-Msg-Id = eventId` (the stream's duplicate window stores a
+ * retried publish once); declared core subjects go through core NATS; anything else is refused
+ * with `NoStreamError` instead of vanishing.
+ */
+import { EventHeaders, assertPublishSubject, encodeEvent, eventHeaders, validateEvent } from '@multi-agent/events';
+import type { DomainEvent } from '@multi-agent/events';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/nats-core';
+import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
+import { randomUUID } from 'node:crypto';
+import type { NatsConfig } from './config.js';
+import { NoStreamError, NotConnectedError, PayloadTooLargeError, PublishError } from './errors.js';
+import type { ClientMetrics } from './metrics.js';
+import { isCoreSubject, streamFor } from './topology.js';
+import type { StreamSpec } from './topology.js';
+import { injectTraceContext } from './tracing.js';
+
+/**
+ * An event to publish. `eventId`, `timestamp` and `version` are filled when missing
+ * (a UUID v4, now, and `'1.0'`), as the guide's workflow example relies on.
+ */
+export interface PublishableEvent {
+  eventType: string;
+  data?: unknown;
+  eventId?: string;
+  timestamp?: Date;
+  version?: string;
+  correlationId?: string;
+  causationId?: string;
+}
+
+/** Where a published event landed. */
+export interface PublishResult {
+  eventId: string;
+  /** The stream that stored it, or `undefined` for a core NATS subject. */
+  stream?: string;
+  /** Stream sequence of the stored copy. */
+  seq?: number;
+  /** True when the stream had this eventId already (a retried publish inside the duplicate window). */
+  duplicate: boolean;
+}
+
+/** Fills the envelope fields a caller may leave out. */
+export function completeEvent(input: PublishableEvent): DomainEvent {
+  return {
+    ...input,
+    eventId: input.eventId ?? randomUUID(),
+    timestamp: input.timestamp ?? new Date(),
+    version: input.version ?? '1.0',
+    data: input.data,
+  };
+}
+
+/** Header map for a message: the event's headers plus the active trace context. */
+export function messageHeaders(event: DomainEvent): MsgHdrs {
+  const map = eventHeaders(event);
+  injectTraceContext(map);
+  const h = natsHeaders();
+  for (const [key, value] of Object.entries(map)) h.set(key, value);
+  return h;
+}
+
+/** The dependencies a publisher needs from the client's live connection. */
+export interface PublishTarget {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  connected: boolean;
+}
+
+/** Publishes events for one client. */
+export class EventPublisher {
+  constructor(
+    private readonly target: () => PublishTarget | undefined,
+    private readonly config: NatsConfig,
+    private readonly streams: readonly StreamSpec[],
+    private readonly metrics: ClientMetrics,
+  ) {}
+
+  /** Validates, encodes and publishes one event; resolves once JetStream stored it. */
+  async publish(input: PublishableEvent): Promise<PublishResult> {
+    const event = completeEvent(input);
+    return this.publishTo(event.eventType, event);
+  }
+
+  /** Validates and publishes a complete event on `subject` (which may differ from its eventType, as for a replay). */
+  async publishTo(subject: string, event: DomainEvent): Promise<PublishResult> {
+    assertPublishSubject(subject);
+    validateEvent(event);
+    return this.publishEncoded(subject, event, encodeEvent(event));
+  }
+
+  /** Publishes an already validated event to `subject` (which may differ from its eventType, as for DLQ records). */
+  async publishEncoded(subject: string, event: DomainEvent, payload: Uint8Array, msgId = event.eventId): Promise<PublishResult> {
+    const target = this.requireTarget();
+    const maxPayload = target.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+    if (payload.length > maxPayload) throw new PayloadTooLargeError(payload.length, maxPayload, subject);
+    const h = messageHeaders(event);
+    const stream = streamFor(this.streams, subject);
+    if (stream === undefined) {
+      if (!isCoreSubject(this.config.coreSubjects, subject)) throw new NoStreamError(subject);
+      target.nc.publish(subject, payload, { headers: h });
+      this.metrics.published.inc({ stream: 'core', outcome: 'sent' });
+      return { eventId: event.eventId, duplicate: false };
+    }
+    h.set(EventHeaders.MSG_ID, msgId);
+    try {
+      const ack = await target.js.publish(subject, payload, { headers: h, timeout: this.config.publishTimeoutMs });
+      this.metrics.published.inc({ stream: ack.stream, outcome: ack.duplicate ? 'duplicate' : 'stored' });
+      return { eventId: event.eventId, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+    } catch (err) {
+      this.metrics.published.inc({ stream: stream.name, outcome: 'failed' });
+      throw mapPublishError(subject, stream.name, err);
+    }
+  }
+
+  private requireTarget(): PublishTarget {
+    const target = this.target();
+    if (target === undefined || target.nc.isClosed()) throw new NotConnectedError();
+    if (!target.connected && this.config.whenDisconnected === 'fail') {
+      throw new NotConnectedError('NATS connection is down and whenDisconnected is "fail"');
+    }
+    return target;
+  }
+}
+
+/** Turns the client's publish errors into ours, keeping the original as `cause`. */
+function mapPublishError(subject: string, stream: string, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  // The server answers "no responders" when the stream is gone; nats.js calls that "jetstream is not enabled".
+  if (/no responders|not enabled|503/i.test(message)) {
+    return new PublishError(subject, `stream ${stream} does not answer (missing, or JetStream unavailable)`, { cause: err });
+  }
+  if (/timeout/i.test(message)) {
+    return new PublishError(subject, 'no acknowledgement before the timeout; the event may or may not be stored, publish it again with the same eventId', { cause: err });
+  }
+  return new PublishError(subject, message, { cause: err });
+}

@@ -1,0 +1,87 @@
+/**
+ * Creates the platform streams when missing and updates them when their config drifted.
+ * Never deletes a stream. Drift the server refuses to change (storage, retention) is reported.
+ */
+import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import type { JetStreamManager, StreamConfig, StreamInfo } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import type { StreamSpec } from './topology.js';
+
+/** What `ensureStreams` did to one stream. */
+export interface StreamReconcileResult {
+  stream: string;
+  action: 'created' | 'updated' | 'unchanged' | 'drift-not-updated';
+  /** Fields that differed from the spec. */
+  drift: string[];
+  /** Why an update was refused, when it was. */
+  error?: string;
+}
+
+function toConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {
+  return {
+    name: spec.name,
+    subjects: spec.subjects,
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(spec.maxAgeMs),
+    max_msgs: spec.maxMsgs,
+    max_bytes: spec.maxBytes,
+    duplicate_window: nanos(spec.duplicateWindowMs),
+    num_replicas: spec.replicas,
+  };
+}
+
+/** Fields of the live stream that differ from the spec. */
+export function streamDrift(spec: StreamSpec, live: StreamConfig): string[] {
+  const want = toConfig(spec);
+  const drift: string[] = [];
+  const sameSubjects =
+    live.subjects.length === spec.subjects.length && spec.subjects.every((s) => live.subjects.includes(s));
+  if (!sameSubjects) drift.push('subjects');
+  for (const key of ['retention', 'storage', 'discard', 'max_age', 'max_msgs', 'max_bytes', 'duplicate_window', 'num_replicas'] as const) {
+    if (live[key] !== want[key]) drift.push(key);
+  }
+  return drift;
+}
+
+function isStreamNotFound(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
+}
+
+/** Creates or updates each stream; returns what happened to each. */
+export async function ensureStreams(jsm: JetStreamManager, specs: readonly StreamSpec[]): Promise<StreamReconcileResult[]> {
+  const results: StreamReconcileResult[] = [];
+  for (const spec of specs) {
+    let info: StreamInfo | undefined;
+    try {
+      info = await jsm.streams.info(spec.name);
+    } catch (err) {
+      if (!isStreamNotFound(err)) throw err;
+    }
+    if (info === undefined) {
+      await jsm.streams.add(toConfig(spec));
+      results.push({ stream: spec.name, action: 'created', drift: [] });
+      continue;
+    }
+    const drift = streamDrift(spec, info.config);
+    if (drift.length === 0) {
+      results.push({ stream: spec.name, action: 'unchanged', drift });
+      continue;
+    }
+    try {
+      // Storage and retention cannot change in place: update the rest.
+      const { name: _name, storage: _storage, retention: _retention, ...updatable } = toConfig(spec);
+      await jsm.streams.update(spec.name, updatable);
+      const refused = drift.filter((f) => f === 'storage' || f === 'retention');
+      results.push(
+        refused.length === 0
+          ? { stream: spec.name, action: 'updated', drift }
+          : { stream: spec.name, action: 'drift-not-updated', drift, error: `${refused.join(', ')} cannot be changed on a live stream` },
+      );
+    } catch (err) {
+      results.push({ stream: spec.name, action: 'drift-not-updated', drift, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return results;
+}
