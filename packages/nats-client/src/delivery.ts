@@ -64,9 +64,16 @@ export class EventDelivery {
     const attempt = msg.info.deliveryCount;
     let event: DomainEvent;
     try {
-      event = validateEvent(decodeEvent(msg.data));
+      event = decodeEvent(msg.data);
     } catch (err) {
       await this.fail(msg, err, attempt, undefined);
+      return;
+    }
+    try {
+      validateEvent(event);
+    } catch (err) {
+      // Decoded but invalid: the DLQ record keeps the event itself, not just bytes.
+      await this.fail(msg, err, attempt, event);
       return;
     }
     const lease = await this.claim(msg, event, signal);

@@ -1,0 +1,281 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NatsServer } from '@multi-agent/testing';
+import { EventSubjects } from '@multi-agent/events';
+import type { DeadLetterEvent, DomainEvent } from '@multi-agent/events';
+import { headers } from '@nats-io/nats-core';
+import type { NatsClient} from '../src/index.js';
+import { NonRetryableError, StreamNames, deadLetterEventId } from '../src/index.js';
+import { Collector, connectClient, testEvent, uniqueToken, waitFor } from './support.js';
+
+let server: NatsServer;
+const clients: NatsClient[] = [];
+
+async function client(...args: Parameters<typeof connectClient>): Promise<NatsClient> {
+  const c = await connectClient(...args);
+  clients.push(c);
+  return c;
+}
+
+/** Publishes bytes straight to JetStream, bypassing the client's validation (what a foreign producer could send). */
+async function publishRaw(c: NatsClient, subject: string, body: string | Uint8Array, msgId: string): Promise<void> {
+  const h = headers();
+  h.set('Nats-Msg-Id', msgId);
+  await c.jetstream.js.publish(subject, body, { headers: h });
+}
+
+/** Collects the DLQ records of one consumer. */
+async function dlqRecords(c: NatsClient, consumer: string): Promise<DeadLetterEvent[]> {
+  const stored = await c.deadLetters.list(consumer);
+  return stored.map((s) => ({ data: s.record }) as DeadLetterEvent);
+}
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await server.stop();
+});
+
+describe('retries', () => {
+  it('retries a throwing handler with the configured backoff and shows the attempt number', async () => {
+    const ns = uniqueToken();
+    const c = await client(server.url, undefined, { retryBackoffMs: [300, 600] });
+    const attempts: { attempt: number; at: number }[] = [];
+    const done = new Collector<number>();
+    await c.subscribe(`vector.${ns}.*`, (_e, ctx) => {
+      attempts.push({ attempt: ctx.attempt, at: Date.now() });
+      if (ctx.attempt < 3) throw new Error(`transient ${ctx.attempt}`);
+      done.push(ctx.attempt);
+    });
+    await c.publish(testEvent(`vector.${ns}.job`));
+    await done.waitFor(1);
+    expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(280);
+    expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(580);
+  });
+
+  it('dead-letters after maxDeliverAttempts with the full record, then never redelivers', async () => {
+    const ns = uniqueToken();
+    const durable = `dlq-${ns}`;
+    const c = await client(server.url, 'failing-svc', { maxDeliverAttempts: 3 });
+    const dlq = new Collector<DomainEvent>();
+    await c.subscribe(`dlq.${durable}`, (e) => dlq.push(e), `watch-${ns}`);
+    let calls = 0;
+    await c.subscribe(
+      `vector.${ns}.*`,
+      () => {
+        calls += 1;
+        throw new TypeError('always broken');
+      },
+      durable,
+    );
+    const original = await c.publish(testEvent(`vector.${ns}.job`, { payload: 7 }, { correlationId: 'corr-9' }));
+    const [record] = (await dlq.waitFor(1)) as DeadLetterEvent[];
+    expect(record!.eventType).toBe(`dlq.${durable}`);
+    expect(record!.eventId).toBe(deadLetterEventId('EVENTS', original.seq!));
+    expect(record!.causationId).toBe(original.eventId);
+    expect(record!.correlationId).toBe('corr-9');
+    const d = record!.data;
+    expect(d).toMatchObject({
+      originalSubject: `vector.${ns}.job`,
+      stream: 'EVENTS',
+      streamSequence: original.seq,
+      consumer: durable,
+      service: 'failing-svc',
+      reason: 'handler-error',
+      errorClass: 'TypeError',
+      errorMessage: 'always broken',
+      failureCount: 3,
+    });
+    expect(d.originalEvent).toMatchObject({ eventId: original.eventId, data: { payload: 7 } });
+    expect(d.stack).toContain('always broken');
+    expect(Date.parse(d.lastFailureAt)).toBeGreaterThanOrEqual(Date.parse(d.firstFailureAt));
+    const info = await waitFor(async () => {
+      const i = await c.jetstream.jsm.consumers.info('EVENTS', durable);
+      return i.num_ack_pending === 0 && i.num_pending === 0 ? i : undefined;
+    });
+    expect(info.num_redelivered).toBeLessThanOrEqual(1);
+    expect(calls).toBe(3);
+  });
+
+  it('sends a NonRetryableError to the DLQ at once', async () => {
+    const ns = uniqueToken();
+    const durable = `nr-${ns}`;
+    const c = await client(server.url);
+    let calls = 0;
+    await c.subscribe(
+      `vector.${ns}.*`,
+      () => {
+        calls += 1;
+        throw new NonRetryableError('unknown customer');
+      },
+      durable,
+    );
+    await c.publish(testEvent(`vector.${ns}.job`));
+    const [record] = await waitFor(async () => {
+      const r = await dlqRecords(c, durable);
+      return r.length > 0 ? r : undefined;
+    });
+    expect(record!.data).toMatchObject({ reason: 'non-retryable', failureCount: 1, errorClass: 'NonRetryableError' });
+    expect(calls).toBe(1);
+  });
+
+  it('fails an attempt that exceeds handlerTimeoutMs and dead-letters it as handler-timeout', async () => {
+    const ns = uniqueToken();
+    const durable = `to-${ns}`;
+    const c = await client(server.url);
+    let sawAbort = false;
+    await c.subscribe(
+      `vector.${ns}.*`,
+      (_e, ctx) =>
+        new Promise<void>((resolve) => {
+          ctx.signal.addEventListener('abort', () => {
+            sawAbort = true;
+            resolve();
+          });
+        }),
+      durable,
+      { handlerTimeoutMs: 200, maxDeliverAttempts: 2 },
+    );
+    await c.publish(testEvent(`vector.${ns}.hang`));
+    const [record] = await waitFor(async () => {
+      const r = await dlqRecords(c, durable);
+      return r.length > 0 ? r : undefined;
+    });
+    expect(record!.data).toMatchObject({ reason: 'handler-timeout', failureCount: 2, errorClass: 'HandlerTimeoutError' });
+    expect(sawAbort).toBe(true);
+  });
+});
+
+describe('bad input never blocks the events behind it', () => {
+  it('dead-letters malformed JSON (raw bytes kept) and an event failing its schema, and handles the next event', async () => {
+    const executionId = uniqueToken('exec');
+    const durable = `bad-${executionId}`;
+    const c = await client(server.url);
+    const handled = new Collector<DomainEvent>();
+    await c.subscribe(EventSubjects.EXECUTION_STARTED, (e) => handled.push(e), durable, { concurrency: 1, deliverPolicy: 'new' });
+    await publishRaw(c, EventSubjects.EXECUTION_STARTED, '{not json', uniqueToken());
+    const invalid = testEvent(EventSubjects.EXECUTION_STARTED, { executionId: 'has.dot', workflowId: 'w' });
+    await publishRaw(c, EventSubjects.EXECUTION_STARTED, JSON.stringify(invalid), invalid.eventId);
+    const good = await c.publish({ eventType: EventSubjects.EXECUTION_STARTED, data: { executionId, workflowId: 'w', userId: 'u' } });
+    const [first] = await handled.waitFor(1);
+    expect(first!.eventId).toBe(good.eventId);
+    const records = await waitFor(async () => {
+      const r = await dlqRecords(c, durable);
+      return r.length === 2 ? r : undefined;
+    });
+    const byReason = Object.fromEntries(records.map((r) => [r.data.reason, r.data]));
+    expect(Buffer.from(byReason.decode!.rawPayloadBase64!, 'base64').toString()).toBe('{not json');
+    expect(byReason.decode!.failureCount).toBe(1);
+    expect(byReason.validation!.originalEvent).toMatchObject({ eventId: invalid.eventId });
+    expect(byReason.validation!.errorMessage).toMatch(/executionId/);
+  });
+});
+
+describe('DLQ subscription and replay', () => {
+  it("delivers DLQ records to the guide's subscribe('dlq.*') and replays a record exactly once", async () => {
+    const ns = uniqueToken();
+    const durable = `rp-${ns}`;
+    const c = await client(server.url, 'replayer');
+    const seenDlq = new Collector<DomainEvent>();
+    await c.subscribe('dlq.*', (dlqEvent) => {
+      if (dlqEvent.eventType === `dlq.${durable}`) seenDlq.push(dlqEvent);
+    }, `dlq-monitor-${ns}`);
+    let failing = true;
+    const handled = new Collector<DomainEvent>();
+    await c.subscribe(
+      `vector.${ns}.*`,
+      (e) => {
+        if (failing) throw new NonRetryableError('downstream offline');
+        handled.push(e);
+      },
+      durable,
+    );
+    const original = await c.publish(testEvent(`vector.${ns}.job`, { n: 1 }));
+    await seenDlq.waitFor(1);
+    const [stored] = await c.deadLetters.list(durable);
+    failing = false;
+    const first = await c.deadLetters.replay(stored!.dlqSequence);
+    const second = await c.deadLetters.replay(stored!.dlqSequence);
+    expect(first).toMatchObject({ status: 'replayed', subject: `vector.${ns}.job` });
+    expect(second).toMatchObject({ status: 'already-replayed', eventId: first.eventId });
+    const [replayed] = await handled.waitFor(1);
+    expect(replayed!.eventId).toBe(first.eventId);
+    expect(replayed!.eventId).not.toBe(original.eventId);
+    expect(replayed!.causationId).toBe(original.eventId);
+    expect(replayed!.data).toEqual({ n: 1 });
+    const all = await c.deadLetters.replayAll(durable);
+    expect(all.map((r) => r.status)).toEqual(['already-replayed']);
+    const streamInfo = await c.jetstream.jsm.streams.info(StreamNames.EVENTS, { subjects_filter: `vector.${ns}.>` });
+    expect(streamInfo.state.subjects?.[`vector.${ns}.job`]).toBe(2);
+  });
+});
+
+describe('crash-looping poison event', () => {
+  it('ends in the DLQ exactly once via the advisory even with no watcher running when it fired, and the events behind it are handled', async () => {
+    const ns = uniqueToken();
+    const subject = `vector.${ns}.*`;
+    const durable = `crash-${ns}`;
+    const dir = mkdtempSync(join(tmpdir(), 'crash-'));
+    const outFile = join(dir, 'handled.txt');
+    const producer = await client(server.url, undefined, {}, { deadLetterWatcher: false });
+    const poison = await producer.publish(testEvent(`vector.${ns}.job`, { poison: true }));
+    const good: string[] = [];
+    for (let i = 0; i < 5; i++) good.push((await producer.publish(testEvent(`vector.${ns}.job`, { i }))).eventId);
+    const worker = fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url));
+    const handledIds = (): string[] => (existsSync(outFile) ? readFileSync(outFile, 'utf8').trim().split('\n').filter(Boolean) : []);
+    let crashes = 0;
+    try {
+      // Restart the worker like a supervisor would, until every good event behind the poison is handled.
+      while (handledIds().length < good.length) {
+        expect(crashes).toBeLessThan(6);
+        const child = spawn(process.execPath, ['--import', 'tsx', worker], {
+          env: { ...process.env, NATS_URL: server.url, SUBJECT: subject, DURABLE: durable, OUT_FILE: outFile },
+          stdio: 'ignore',
+        });
+        const exitCode = await new Promise<number | null>((resolve) => {
+          child.on('exit', (code) => resolve(code));
+          const poll = setInterval(() => {
+            if (handledIds().length >= good.length) {
+              clearInterval(poll);
+              child.kill('SIGTERM');
+            }
+          }, 50);
+          child.on('exit', () => clearInterval(poll));
+        });
+        if (exitCode === 1) crashes += 1;
+      }
+      expect(crashes).toBe(3);
+      expect(handledIds().sort()).toEqual([...good].sort());
+      // The advisory is kept in the ADVISORIES stream although no watcher ran.
+      await waitFor(async () => (await producer.jetstream.jsm.streams.info(StreamNames.ADVISORIES)).state.messages > 0);
+      const watcher = await client(server.url, 'late-watcher');
+      const records = await waitFor(async () => {
+        const r = (await dlqRecords(watcher, durable)).filter((x) => x.data.streamSequence === poison.seq);
+        return r.length > 0 ? r : undefined;
+      }, 15_000);
+      expect(records).toHaveLength(1);
+      expect(records[0]!.data).toMatchObject({
+        reason: 'max-deliveries',
+        failureCount: 3,
+        consumer: durable,
+        service: 'crash-worker',
+        originalEvent: { eventId: poison.eventId },
+      });
+      // A second watcher does not write the record again.
+      await client(server.url, 'second-watcher');
+      const advisoryConsumer = await watcher.jetstream.jsm.consumers.info(StreamNames.ADVISORIES, 'dlq-advisory-watcher');
+      expect(advisoryConsumer.num_pending).toBe(0);
+      expect((await dlqRecords(watcher, durable)).filter((x) => x.data.streamSequence === poison.seq)).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
