@@ -11,6 +11,7 @@ export * from './base.js';
 export * from './subjects.js';
 export * from './schemas.js';
 export * from './events.js';
+export * from './contracts.js';
 export * from './dead-letter.js';
 export * from './registry.js';
 export * from './create.js';

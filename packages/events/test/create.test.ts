@@ -108,3 +108,14 @@ describe('createDeadLetterEvent', () => {
     expect(e.data.rawPayloadBase64).toBe('e29vcHM=');
   });
 });
+
+describe('event contracts as values', () => {
+  it('lets the guide import a typed event by name at runtime and use it to build and recognise events', async () => {
+    const { WorkflowExecutionRequestedEvent, ExecutionStartedEvent, EventSubjects: S } = await import('../src/index.js');
+    const event = WorkflowExecutionRequestedEvent.create({ workflowId: 'w1', userId: 'u1', executionId: 'e1' });
+    expect(event.eventType).toBe(S.WORKFLOW_EXECUTION_REQUESTED);
+    expect(WorkflowExecutionRequestedEvent.is(event)).toBe(true);
+    expect(ExecutionStartedEvent.is(event)).toBe(false);
+    expect(WorkflowExecutionRequestedEvent.is({ ...event, data: { workflowId: 'w1' } } as typeof event)).toBe(false);
+  });
+});

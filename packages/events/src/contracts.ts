@@ -1,0 +1,40 @@
+/**
+ * Event contracts as values. Each typed event (`WorkflowExecutionRequestedEvent`...) is also a
+ * value of the same name, so `import { WorkflowExecutionRequestedEvent } from
+ * '@multi-agent/events'` works at runtime as the guide writes it, and the value is useful:
+ * build, recognise and check that event.
+ *
+ * @packageDocumentation
+ */
+import type { BaseEvent } from './base.js';
+import { DEFAULT_EVENT_VERSION } from './base.js';
+import { createEvent } from './create.js';
+import type { CreateEventOptions } from './create.js';
+import type { EventDataMap, EventOf } from './events.js';
+import { getEventSchema } from './registry.js';
+
+/** The runtime side of one typed event. */
+export interface EventContract<S extends keyof EventDataMap> {
+  /** The subject (= `eventType`). */
+  readonly subject: S;
+  /** The schema version `create` stamps. */
+  readonly version: string;
+  /** Builds the event (new eventId, now, version) and validates it. */
+  create(data: EventDataMap[S], options?: CreateEventOptions): EventOf<S>;
+  /** True when `event` is this event type and its data matches the schema. */
+  is(event: BaseEvent): event is EventOf<S>;
+}
+
+/** The contract value for a platform subject. */
+export function eventContract<S extends keyof EventDataMap>(subject: S): EventContract<S> {
+  return Object.freeze({
+    subject,
+    version: DEFAULT_EVENT_VERSION,
+    create: (data: EventDataMap[S], options?: CreateEventOptions) => createEvent(subject, data, options),
+    is: (event: BaseEvent): event is EventOf<S> => {
+      if (event.eventType !== subject) return false;
+      const schema = getEventSchema(subject, event.version);
+      return schema === undefined || schema.safeParse((event as { data?: unknown }).data).success;
+    },
+  });
+}
