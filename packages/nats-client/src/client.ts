@@ -69,6 +69,7 @@ interface Live {
   js: JetStreamClient;
   jsm: JetStreamManager;
   connected: boolean;
+  untilConnected(timeoutMs: number): Promise<boolean>;
 }
 
 /** A durable name derived from service and subject, so replicas of a service share one consumer. */
@@ -101,6 +102,7 @@ export class NatsClient {
   private streamReport: StreamReconcileResult[] = [];
   private closing = false;
   private connecting: Promise<void> | undefined;
+  private readonly reconnectWaiters = new Set<() => void>();
 
   /**
    * @param config - connection and delivery settings; missing fields take the built-in defaults
@@ -253,7 +255,7 @@ export class NatsClient {
     const nc = await this.dial();
     const js = jetstream(nc, { timeout: this.config.publishTimeoutMs });
     const jsm = await jetstreamManager(nc);
-    this.live = { nc, js, jsm, connected: true };
+    this.live = { nc, js, jsm, connected: true, untilConnected: (ms) => this.untilConnected(ms) };
     void this.watchStatus(nc);
     this.streamReport = await ensureStreams(jsm, this.streams);
     for (const s of this.streamReport) {
@@ -301,10 +303,28 @@ export class NatsClient {
         this.logger.warn({ server: status.server }, 'disconnected from NATS; reconnecting');
       } else if (status.type === 'reconnect') {
         if (this.live !== undefined) this.live.connected = true;
+        for (const wake of this.reconnectWaiters) wake();
+        this.reconnectWaiters.clear();
         this.logger.info({ server: status.server }, 'reconnected to NATS');
       }
     }
     if (this.live !== undefined) this.live.connected = false;
+  }
+
+  private untilConnected(timeoutMs: number): Promise<boolean> {
+    if (this.isConnected) return Promise.resolve(true);
+    if (timeoutMs <= 0 || this.live?.nc.isClosed() !== false) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.reconnectWaiters.delete(wake);
+        resolve(false);
+      }, timeoutMs);
+      this.reconnectWaiters.add(wake);
+    });
   }
 
   private async openStore(js: JetStreamClient): Promise<IdempotencyStore | undefined> {

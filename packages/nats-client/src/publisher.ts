@@ -67,6 +67,8 @@ export interface PublishTarget {
   nc: NatsConnection;
   js: JetStreamClient;
   connected: boolean;
+  /** Resolves true once connected again, false after `timeoutMs`. */
+  untilConnected(timeoutMs: number): Promise<boolean>;
 }
 
 /** Publishes events for one client. */
@@ -93,7 +95,8 @@ export class EventPublisher {
 
   /** Publishes an already validated event to `subject` (which may differ from its eventType, as for DLQ records). */
   async publishEncoded(subject: string, event: DomainEvent, payload: Uint8Array, msgId = event.eventId): Promise<PublishResult> {
-    const target = this.requireTarget();
+    const deadline = Date.now() + this.config.publishTimeoutMs;
+    const target = await this.readyTarget(subject, deadline);
     const maxPayload = target.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (payload.length > maxPayload) throw new PayloadTooLargeError(payload.length, maxPayload, subject);
     const h = messageHeaders(event);
@@ -105,24 +108,45 @@ export class EventPublisher {
       return { eventId: event.eventId, duplicate: false };
     }
     h.set(EventHeaders.MSG_ID, msgId);
-    try {
-      const ack = await target.js.publish(subject, payload, { headers: h, timeout: this.config.publishTimeoutMs });
-      this.metrics.published.inc({ stream: ack.stream, outcome: ack.duplicate ? 'duplicate' : 'stored' });
-      return { eventId: event.eventId, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
-    } catch (err) {
-      this.metrics.published.inc({ stream: stream.name, outcome: 'failed' });
-      throw mapPublishError(subject, stream.name, err);
+    for (;;) {
+      try {
+        const ack = await target.js.publish(subject, payload, { headers: h, timeout: Math.max(1, deadline - Date.now()) });
+        this.metrics.published.inc({ stream: ack.stream, outcome: ack.duplicate ? 'duplicate' : 'stored' });
+        return { eventId: event.eventId, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+      } catch (err) {
+        // JetStream answers "no responders" while it recovers after a restart or elects a leader:
+        // try again with the same Nats-Msg-Id (a duplicate is stored once) until the deadline.
+        if (isNoResponders(err) && deadline - Date.now() > RETRY_PAUSE_MS) {
+          await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+          continue;
+        }
+        this.metrics.published.inc({ stream: stream.name, outcome: 'failed' });
+        throw mapPublishError(subject, stream.name, err);
+      }
     }
   }
 
-  private requireTarget(): PublishTarget {
+  /** The live target; in `buffer` mode waits (until the deadline) for a dropped connection to come back. */
+  private async readyTarget(subject: string, deadline: number): Promise<PublishTarget> {
     const target = this.target();
     if (target === undefined || target.nc.isClosed()) throw new NotConnectedError();
-    if (!target.connected && this.config.whenDisconnected === 'fail') {
+    if (target.connected) return target;
+    if (this.config.whenDisconnected === 'fail') {
       throw new NotConnectedError('NATS connection is down and whenDisconnected is "fail"');
+    }
+    // Waiting here rather than letting nats.js buffer the request: a request buffered across a
+    // reconnect can lose its reply and only time out.
+    if (!(await target.untilConnected(deadline - Date.now()))) {
+      throw new PublishError(subject, `the NATS connection did not come back within ${this.config.publishTimeoutMs} ms`);
     }
     return target;
   }
+}
+
+const RETRY_PAUSE_MS = 100;
+
+function isNoResponders(err: unknown): boolean {
+  return err instanceof Error && /no responders|503/i.test(`${err.message} ${String((err as { cause?: unknown }).cause)}`);
 }
 
 /** Turns the client's publish errors into ours, keeping the original as `cause`. */
