@@ -12,23 +12,17 @@ import {
   RequestTimeoutError,
   StreamNames,
 } from '../src/index.js';
-import { Collector, connectClient, testEvent, testLogger, uniqueToken, waitFor } from './support.js';
+import { Collector, clientPool, connectClient, testEvent, testLogger, uniqueToken, waitFor } from './support.js';
 
 let server: NatsServer;
-const clients: NatsClient[] = [];
-
-async function client(...args: Parameters<typeof connectClient>): Promise<NatsClient> {
-  const c = await connectClient(...args);
-  clients.push(c);
-  return c;
-}
+const { client, closeAll } = clientPool();
 
 beforeAll(async () => {
   server = await NatsServer.start({ maxPayload: 64 * 1024 });
 });
 
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
+  await closeAll();
   await server.stop();
 });
 

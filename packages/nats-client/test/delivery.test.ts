@@ -10,16 +10,10 @@ import type { DeadLetterEvent, DomainEvent } from '@multi-agent/events';
 import { headers } from '@nats-io/nats-core';
 import type { NatsClient} from '../src/index.js';
 import { NonRetryableError, StreamNames, deadLetterEventId } from '../src/index.js';
-import { Collector, connectClient, testEvent, uniqueToken, waitFor } from './support.js';
+import { Collector, clientPool, testEvent, uniqueToken, waitFor } from './support.js';
 
 let server: NatsServer;
-const clients: NatsClient[] = [];
-
-async function client(...args: Parameters<typeof connectClient>): Promise<NatsClient> {
-  const c = await connectClient(...args);
-  clients.push(c);
-  return c;
-}
+const { client, closeAll } = clientPool();
 
 /** Publishes bytes straight to JetStream, bypassing the client's validation (what a foreign producer could send). */
 async function publishRaw(c: NatsClient, subject: string, body: string | Uint8Array, msgId: string): Promise<void> {
@@ -39,7 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
+  await closeAll();
   await server.stop();
 });
 

@@ -24,6 +24,21 @@ export async function connectClient(
   return client;
 }
 
+/** Connects clients for one test file and closes them all at the end. */
+export function clientPool(): { client: typeof connectClient; closeAll: () => Promise<void> } {
+  const open: NatsClient[] = [];
+  return {
+    client: async (...args) => {
+      const c = await connectClient(...args);
+      open.push(c);
+      return c;
+    },
+    closeAll: async () => {
+      await Promise.all(open.splice(0).map((c) => c.close()));
+    },
+  };
+}
+
 /** A unique subject token, so tests sharing a server never see each other's events. */
 export function uniqueToken(prefix = 't'): string {
   return `${prefix}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
