@@ -36,6 +36,24 @@ const envelopeSchema = z.looseObject({
   causationId: headerSafe.optional(),
 });
 
+const isHeaderSafe = (value: unknown, required: boolean): boolean =>
+  typeof value === 'string' ? (!required || value !== '') && NO_CONTROL_CHARS.test(value) : !required && value === undefined;
+
+// The same checks as envelopeSchema without building a parse result: validation runs on every
+// publish and receipt, and the schema is only needed to describe what is wrong.
+function envelopeIsValid(record: Record<string, unknown>): boolean {
+  const { eventId, eventType, timestamp, version, correlationId, causationId } = record;
+  if (!isHeaderSafe(eventId, true) || !isHeaderSafe(version, true)) return false;
+  if (!isHeaderSafe(correlationId, false) || !isHeaderSafe(causationId, false)) return false;
+  if (!(timestamp instanceof Date) || Number.isNaN(timestamp.getTime()) || typeof eventType !== 'string') return false;
+  try {
+    assertPublishSubject(eventType);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const key = (eventType: string, version: string): string => `${eventType}@${version}`;
 
 const schemas = new Map<string, { eventType: string; version: string; schema: z.ZodType }>();
@@ -131,12 +149,12 @@ function toIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): Valid
  * @throws {@link ValidationError} listing every problem found, with readable paths
  */
 export function validateEvent<E extends BaseEvent>(event: E): E {
-  const envelope = envelopeSchema.safeParse(event);
   const record: Record<string, unknown> =
     typeof event === 'object' && event !== null ? (event as unknown as Record<string, unknown>) : {};
   const eventType = typeof record.eventType === 'string' ? record.eventType : '';
   const version = typeof record.version === 'string' ? record.version : '';
-  const issues: ValidationIssue[] = envelope.success ? [] : toIssues(envelope.error);
+  const envelope = envelopeIsValid(record) ? undefined : envelopeSchema.safeParse(event);
+  const issues: ValidationIssue[] = envelope === undefined || envelope.success ? [] : toIssues(envelope.error);
 
   const dataSchema = eventType === '' || version === '' ? undefined : getEventSchema(eventType, version);
   if (dataSchema !== undefined) {

@@ -106,6 +106,6 @@ export class CoreSubscription implements Subscription {
   }
 
   private count(outcome: string): void {
-    this.deps.metrics.consumed.inc({ subscription: this.settings.subject, outcome });
+    this.deps.metrics.counter(this.deps.metrics.consumed, this.settings.subject, outcome).inc();
   }
 }

@@ -7,6 +7,7 @@
 import { decodeEvent, validateEvent } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
 import type { JsMsg } from '@nats-io/jetstream';
+import { AckBatcher } from './ack-batcher.js';
 import type { DeadLetterWriter } from './dead-letter.js';
 import { HandlerTimeoutError } from './errors.js';
 import type { EventHandler, HandlerContext } from './handler.js';
@@ -50,6 +51,8 @@ const BUSY_POLL_MS = 200;
 /** Processes the messages of one subscription. */
 export class EventDelivery {
   private readonly leases = new Map<JsMsg, Lease>();
+  private readonly acks = new AckBatcher();
+  private readonly handlerSeconds;
   // First failure per stream sequence, so a DLQ record can say when the trouble started.
   private readonly firstFailures = new Map<number, Date>();
 
@@ -57,7 +60,9 @@ export class EventDelivery {
     private readonly handler: EventHandler<DomainEvent>,
     private readonly settings: DeliverySettings,
     private readonly deps: DeliveryDeps,
-  ) {}
+  ) {
+    this.handlerSeconds = deps.metrics.handlerSeconds.labels(settings.subscription);
+  }
 
   /** Handles one message and settles it. Never throws. */
   readonly process = async (msg: JsMsg, signal: AbortSignal): Promise<void> => {
@@ -87,7 +92,7 @@ export class EventDelivery {
     }
     this.firstFailures.delete(msg.info.streamSequence);
     if (lease === undefined) {
-      msg.ack();
+      this.acks.ack(msg);
     } else {
       this.leases.delete(msg);
       await this.settings.store!.complete(lease).catch((err: unknown) => {
@@ -192,7 +197,7 @@ export class EventDelivery {
         }
       }
     } finally {
-      this.deps.metrics.handlerSeconds.observe({ subscription: this.settings.subscription }, (performance.now() - started) / 1000);
+      this.handlerSeconds.observe((performance.now() - started) / 1000);
     }
   }
 
@@ -253,6 +258,6 @@ export class EventDelivery {
   }
 
   private count(outcome: string): void {
-    this.deps.metrics.consumed.inc({ subscription: this.settings.subscription, outcome });
+    this.deps.metrics.counter(this.deps.metrics.consumed, this.settings.subscription, outcome).inc();
   }
 }

@@ -14,6 +14,27 @@ export class ClientMetrics {
   readonly inFlight: Gauge<'subscription'>;
   readonly connectionEvents: Counter<'type'>;
 
+  private readonly children = new Map<Counter<string>, Map<string, { inc(): void }>>();
+
+  /**
+   * The counter child for these label values, looked up once: label hashing on every message
+   * is measurable on the hot path.
+   */
+  counter(counter: Counter<string>, ...labels: string[]): { inc(): void } {
+    let byLabels = this.children.get(counter);
+    if (byLabels === undefined) {
+      byLabels = new Map();
+      this.children.set(counter, byLabels);
+    }
+    const key = labels.join('\u0000');
+    let child = byLabels.get(key);
+    if (child === undefined) {
+      child = counter.labels(...labels);
+      byLabels.set(key, child);
+    }
+    return child;
+  }
+
   constructor(service: string, registry?: Registry) {
     this.registry = registry ?? new Registry();
     if (registry === undefined) this.registry.setDefaultLabels({ service });

@@ -96,7 +96,8 @@ export class EventPublisher {
   /** Publishes an already validated event to `subject` (which may differ from its eventType, as for DLQ records). */
   async publishEncoded(subject: string, event: DomainEvent, payload: Uint8Array, msgId = event.eventId): Promise<PublishResult> {
     const deadline = Date.now() + this.config.publishTimeoutMs;
-    const target = await this.readyTarget(subject, deadline);
+    // Connected: no await before the publish, so a burst of publishes shares socket writes.
+    const target = this.connectedTarget() ?? (await this.reconnectedTarget(subject, deadline));
     const maxPayload = target.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (payload.length > maxPayload) throw new PayloadTooLargeError(payload.length, maxPayload, subject);
     const h = messageHeaders(event);
@@ -104,14 +105,14 @@ export class EventPublisher {
     if (stream === undefined) {
       if (!isCoreSubject(this.config.coreSubjects, subject)) throw new NoStreamError(subject);
       target.nc.publish(subject, payload, { headers: h });
-      this.metrics.published.inc({ stream: 'core', outcome: 'sent' });
+      this.metrics.counter(this.metrics.published, 'core', 'sent').inc();
       return { eventId: event.eventId, duplicate: false };
     }
     h.set(EventHeaders.MSG_ID, msgId);
     for (;;) {
       try {
         const ack = await target.js.publish(subject, payload, { headers: h, timeout: Math.max(1, deadline - Date.now()) });
-        this.metrics.published.inc({ stream: ack.stream, outcome: ack.duplicate ? 'duplicate' : 'stored' });
+        this.metrics.counter(this.metrics.published, ack.stream, ack.duplicate ? 'duplicate' : 'stored').inc();
         return { eventId: event.eventId, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
         // JetStream answers "no responders" while it recovers after a restart or elects a leader:
@@ -120,17 +121,21 @@ export class EventPublisher {
           await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
           continue;
         }
-        this.metrics.published.inc({ stream: stream.name, outcome: 'failed' });
+        this.metrics.counter(this.metrics.published, stream.name, 'failed').inc();
         throw mapPublishError(subject, stream.name, err);
       }
     }
   }
 
-  /** The live target; in `buffer` mode waits (until the deadline) for a dropped connection to come back. */
-  private async readyTarget(subject: string, deadline: number): Promise<PublishTarget> {
+  private connectedTarget(): PublishTarget | undefined {
+    const target = this.target();
+    return target?.connected === true && !target.nc.isClosed() ? target : undefined;
+  }
+
+  /** In `buffer` mode waits (until the deadline) for a dropped connection to come back. */
+  private async reconnectedTarget(subject: string, deadline: number): Promise<PublishTarget> {
     const target = this.target();
     if (target === undefined || target.nc.isClosed()) throw new NotConnectedError();
-    if (target.connected) return target;
     if (this.config.whenDisconnected === 'fail') {
       throw new NotConnectedError('NATS connection is down and whenDisconnected is "fail"');
     }
