@@ -15,7 +15,8 @@ export class AckBatcher {
     this.pending.push(msg);
   }
 
-  private readonly flush = (): void => {
+  /** Sends every queued ack now (before the connection drains). */
+  readonly flush = (): void => {
     const batch = this.pending;
     this.pending = [];
     for (const msg of batch) msg.ack();

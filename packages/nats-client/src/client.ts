@@ -411,7 +411,7 @@ export class NatsClient {
         concurrency,
       },
       delivery.process,
-      { onHeartbeat: delivery.onHeartbeat, stopTimeoutMs, logger: this.logger, subject },
+      { onHeartbeat: delivery.onHeartbeat, onStopped: delivery.flushAcks, stopTimeoutMs, logger: this.logger, subject },
     );
     await engine.start();
     return engine;

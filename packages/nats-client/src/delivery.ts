@@ -105,6 +105,9 @@ export class EventDelivery {
     this.count('acked');
   };
 
+  /** Sends queued acks now; called when the subscription stops, before the connection drains. */
+  readonly flushAcks = (): void => this.acks.flush();
+
   /** Keeps the idempotency lease of a long-running handler alive (called on each keep-alive tick). */
   readonly onHeartbeat = (msg: JsMsg): void => {
     const lease = this.leases.get(msg);

@@ -33,6 +33,8 @@ export type MessageProcessor = (msg: JsMsg, signal: AbortSignal) => Promise<void
 export interface EngineOptions {
   /** Called for each held message on every keep-alive tick, after `working()`. */
   onHeartbeat?: (msg: JsMsg) => void;
+  /** Called once `stop()` has let the handlers finish (to flush batched acks). */
+  onStopped?: () => void;
   /** How long `stop()` waits for handlers in flight. */
   stopTimeoutMs: number;
   logger: Logger;
@@ -117,6 +119,7 @@ export class JetStreamSubscription implements Subscription {
       this.abort.abort(new Error('subscription stopped'));
     }
     clearInterval(this.heartbeat);
+    this.options.onStopped?.();
   }
 
   private async ensureConsumer(): Promise<void> {
