@@ -1,0 +1,45 @@
+/** `multi-agent dlq ls|show|replay`: inspect and replay dead-lettered events. */
+import type { NatsClient } from '@multi-agent/nats-client';
+import { clip, table } from '../output.js';
+import type { Io } from '../output.js';
+
+/** Lists DLQ records, oldest first. */
+export async function dlqList(client: NatsClient, io: Io, consumer: string | undefined): Promise<void> {
+  const records = await client.deadLetters.list(consumer);
+  if (records.length === 0) {
+    io.out(consumer === undefined ? 'the DLQ is empty' : `no DLQ records for ${consumer}`);
+    return;
+  }
+  const rows = records.map(({ dlqSequence, record }) => [
+    String(dlqSequence),
+    record.lastFailureAt,
+    record.consumer,
+    record.reason,
+    String(record.failureCount),
+    record.originalSubject,
+    clip(`${record.errorClass}: ${record.errorMessage}`, 60),
+  ]);
+  for (const line of table(['seq', 'last failure', 'consumer', 'reason', 'failures', 'subject', 'error'], rows)) io.out(line);
+}
+
+/** Prints one DLQ record in full. */
+export async function dlqShow(client: NatsClient, io: Io, seq: number): Promise<boolean> {
+  const stored = await client.deadLetters.read(seq);
+  if (stored === undefined) {
+    io.err(`no DLQ record at sequence ${seq}`);
+    return false;
+  }
+  io.out(JSON.stringify({ dlqSequence: stored.dlqSequence, subject: stored.subject, ...stored.record }, null, 2));
+  return true;
+}
+
+/** Replays records by DLQ sequence, or every record of a consumer. */
+export async function dlqReplay(client: NatsClient, io: Io, seqs: number[], consumer: string | undefined): Promise<void> {
+  const results =
+    consumer !== undefined
+      ? await client.deadLetters.replayAll(consumer)
+      : await Promise.all(seqs.map((seq) => client.deadLetters.replay(seq)));
+  for (const r of results) {
+    io.out(`${r.dlqSequence}  ${r.status}${r.subject === undefined ? '' : `  -> ${r.subject}`}${r.eventId === undefined ? '' : `  eventId ${r.eventId}`}${r.reason === undefined ? '' : `  (${r.reason})`}`);
+  }
+}

@@ -1,0 +1,14 @@
+/** The client the command uses: the environment's config, optionally another server, quiet logs. */
+import { NatsClient, defaultNatsConfig, parseServers } from '@multi-agent/nats-client';
+import { pino } from 'pino';
+
+/** Connects a client for a CLI command; the DLQ watcher stays off (the CLI only looks). */
+export async function connectCli(server: string | undefined): Promise<NatsClient> {
+  const client = new NatsClient(
+    { ...defaultNatsConfig, ...(server === undefined ? {} : { servers: parseServers(server, '--server') }), maxReconnectAttempts: 0 },
+    'multi-agent-cli',
+    { logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }), deadLetterWatcher: false },
+  );
+  await client.connect();
+  return client;
+}

@@ -1,0 +1,73 @@
+/**
+ * Reconstructs one flow from the EVENTS stream: every event whose `correlationId` (or eventId,
+ * for the first one) is the given id, arranged as a causation tree. The scan reads headers
+ * only (`correlation-id`, `Nats-Msg-Id`) and fetches the bodies of the matches.
+ */
+import { EventHeaders, decodeEvent } from '@multi-agent/events';
+import type { DomainEvent } from '@multi-agent/events';
+import type { NatsClient } from '@multi-agent/nats-client';
+import { StreamNames } from '@multi-agent/nats-client';
+import { DeliverPolicy } from '@nats-io/jetstream';
+
+/** One event of a flow, with the events it caused. */
+export interface TraceNode {
+  event: DomainEvent;
+  subject: string;
+  seq: number;
+  children: TraceNode[];
+}
+
+/** Every stored event of the flow `correlationId`, in stream order. */
+export async function readFlow(client: NatsClient, correlationId: string): Promise<Omit<TraceNode, 'children'>[]> {
+  const { js, jsm } = client.jetstream;
+  const info = await jsm.streams.info(StreamNames.EVENTS);
+  if (info.state.messages === 0) return [];
+  const consumer = await js.consumers.get(StreamNames.EVENTS, { deliver_policy: DeliverPolicy.All, headers_only: true });
+  const matches: number[] = [];
+  try {
+    for (;;) {
+      const msg = await consumer.next({ expires: 2000 });
+      if (msg === null) break;
+      const h = msg.headers;
+      if (h?.get(EventHeaders.CORRELATION_ID) === correlationId || h?.get(EventHeaders.MSG_ID) === correlationId) {
+        matches.push(msg.seq);
+      }
+      if (msg.info.pending === 0) break;
+    }
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+  const flow: Omit<TraceNode, 'children'>[] = [];
+  for (const seq of matches) {
+    const stored = await jsm.streams.getMessage(StreamNames.EVENTS, { seq });
+    if (stored !== null) flow.push({ event: decodeEvent(stored.data), subject: stored.subject, seq });
+  }
+  return flow;
+}
+
+/** Arranges a flow by `causationId`; events whose cause is not in the flow are roots. */
+export function causationTree(flow: readonly Omit<TraceNode, 'children'>[]): TraceNode[] {
+  const nodes = new Map(flow.map((f) => [f.event.eventId, { ...f, children: [] as TraceNode[] }]));
+  const roots: TraceNode[] = [];
+  for (const node of nodes.values()) {
+    const parent = node.event.causationId === undefined ? undefined : nodes.get(node.event.causationId);
+    if (parent !== undefined && parent !== node) parent.children.push(node);
+    else roots.push(node);
+  }
+  return roots;
+}
+
+/** Text lines of a causation tree: event type, time offset from the first event, eventId. */
+export function renderTree(roots: readonly TraceNode[]): string[] {
+  const start = Math.min(...roots.map((r) => r.event.timestamp.getTime()));
+  const lines: string[] = [];
+  const walk = (node: TraceNode, prefix: string, last: boolean, depth: number): void => {
+    const branch = depth === 0 ? '' : last ? '└─ ' : '├─ ';
+    const offset = `+${node.event.timestamp.getTime() - start}ms`;
+    lines.push(`${prefix}${branch}${node.event.eventType}  ${offset}  ${node.event.eventId}`);
+    const childPrefix = depth === 0 ? '' : `${prefix}${last ? '   ' : '│  '}`;
+    node.children.forEach((child, i) => walk(child, childPrefix, i === node.children.length - 1, depth + 1));
+  };
+  roots.forEach((root) => walk(root, '', true, 0));
+  return lines;
+}
