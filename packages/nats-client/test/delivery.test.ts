@@ -22,10 +22,18 @@ async function publishRaw(c: NatsClient, subject: string, body: string | Uint8Ar
   await c.jetstream.js.publish(subject, body, { headers: h });
 }
 
-/** Collects the DLQ records of one consumer. */
+/** The DLQ records of one consumer. */
 async function dlqRecords(c: NatsClient, consumer: string): Promise<DeadLetterEvent[]> {
   const stored = await c.deadLetters.list(consumer);
   return stored.map((s) => ({ data: s.record }) as DeadLetterEvent);
+}
+
+/** Waits until a consumer has `count` DLQ records, and returns them. */
+function awaitDlqRecords(c: NatsClient, consumer: string, count = 1): Promise<DeadLetterEvent[]> {
+  return waitFor(async () => {
+    const r = await dlqRecords(c, consumer);
+    return r.length >= count ? r : undefined;
+  }, 15_000, `${count} DLQ record(s) of ${consumer}`);
 }
 
 beforeAll(async () => {
@@ -113,10 +121,7 @@ describe('retries', () => {
       durable,
     );
     await c.publish(testEvent(`vector.${ns}.job`));
-    const [record] = await waitFor(async () => {
-      const r = await dlqRecords(c, durable);
-      return r.length > 0 ? r : undefined;
-    });
+    const [record] = await awaitDlqRecords(c, durable);
     expect(record!.data).toMatchObject({ reason: 'non-retryable', failureCount: 1, errorClass: 'NonRetryableError' });
     expect(calls).toBe(1);
   });
@@ -139,10 +144,7 @@ describe('retries', () => {
       { handlerTimeoutMs: 200, maxDeliverAttempts: 2 },
     );
     await c.publish(testEvent(`vector.${ns}.hang`));
-    const [record] = await waitFor(async () => {
-      const r = await dlqRecords(c, durable);
-      return r.length > 0 ? r : undefined;
-    });
+    const [record] = await awaitDlqRecords(c, durable);
     expect(record!.data).toMatchObject({ reason: 'handler-timeout', failureCount: 2, errorClass: 'HandlerTimeoutError' });
     expect(sawAbort).toBe(true);
   });
@@ -161,10 +163,7 @@ describe('bad input never blocks the events behind it', () => {
     const good = await c.publish({ eventType: EventSubjects.EXECUTION_STARTED, data: { executionId, workflowId: 'w', userId: 'u' } });
     const [first] = await handled.waitFor(1);
     expect(first!.eventId).toBe(good.eventId);
-    const records = await waitFor(async () => {
-      const r = await dlqRecords(c, durable);
-      return r.length === 2 ? r : undefined;
-    });
+    const records = await awaitDlqRecords(c, durable, 2);
     const byReason = Object.fromEntries(records.map((r) => [r.data.reason, r.data]));
     expect(Buffer.from(byReason.decode!.rawPayloadBase64!, 'base64').toString()).toBe('{not json');
     expect(byReason.decode!.failureCount).toBe(1);
