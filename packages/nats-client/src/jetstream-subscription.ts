@@ -162,6 +162,8 @@ export class JetStreamSubscription implements Subscription {
         if (this.pullConsumer === undefined) await this.ensureConsumer();
         const free = this.spec.concurrency - this.held.size;
         this.fetching = await this.pullConsumer!.fetch({ max_messages: free, expires: FETCH_EXPIRES_MS });
+        // stop() may have run while the fetch was being set up: do not wait for it to expire.
+        if (this.stopping) this.fetching.stop();
         for await (const msg of this.fetching) this.dispatch(msg);
         errorBackoff = 100;
       } catch (err) {
