@@ -72,6 +72,9 @@ interface Live {
   untilConnected(timeoutMs: number): Promise<boolean>;
 }
 
+/** How long connect() keeps retrying JetStream setup calls a forming cluster leaves unanswered. */
+const SETUP_TIMEOUT_MS = 30_000;
+
 /** A durable name derived from service and subject, so replicas of a service share one consumer. */
 export function deriveDurableName(service: string, subject: string): string {
   const slug = subject.replace(/\./g, '_').replace(/\*/g, 'any').replace(/>/g, 'all');
@@ -253,11 +256,24 @@ export class NatsClient {
 
   private async open(): Promise<void> {
     const nc = await this.dial();
+    try {
+      await this.setUp(nc);
+    } catch (err) {
+      // A failed connect() must not leave a connection (or half a client) behind.
+      await Promise.all([...this.subscriptions, ...(this.watcher === undefined ? [] : [this.watcher])].map((s) => s.stop()));
+      this.watcher = undefined;
+      this.live = undefined;
+      await nc.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async setUp(nc: NatsConnection): Promise<void> {
     const js = jetstream(nc, { timeout: this.config.publishTimeoutMs });
     const jsm = await jetstreamManager(nc);
     this.live = { nc, js, jsm, connected: true, untilConnected: (ms) => this.untilConnected(ms) };
     void this.watchStatus(nc);
-    this.streamReport = await ensureStreams(jsm, this.streams);
+    this.streamReport = await ensureStreams(jsm, this.streams, SETUP_TIMEOUT_MS);
     for (const s of this.streamReport) {
       if (s.action === 'drift-not-updated') this.logger.warn(s, 'stream config drifted and could not be updated');
       else if (s.action !== 'unchanged') this.logger.info(s, `stream ${s.action}`);
@@ -277,6 +293,8 @@ export class NatsClient {
         maxReconnectAttempts: config.maxReconnectAttempts,
         reconnectTimeWait: config.reconnectTimeWait,
         timeout: config.connectTimeoutMs,
+        pingInterval: config.pingIntervalMs,
+        maxPingOut: config.maxPingsOut,
         user: auth?.user,
         pass: auth?.pass,
         token: auth?.token,
@@ -335,7 +353,7 @@ export class NatsClient {
       case 'memory':
         return new MemoryIdempotencyStore({ ttlMs: idempotency.ttlMs, maxEntries: idempotency.maxEntries });
       case 'kv':
-        return KvIdempotencyStore.open(js, { ttlMs: idempotency.ttlMs, replicas });
+        return KvIdempotencyStore.open(js, { ttlMs: idempotency.ttlMs, replicas, openTimeoutMs: SETUP_TIMEOUT_MS });
       case 'redis':
         return RedisIdempotencyStore.open({ url: idempotency.redisUrl ?? 'redis://127.0.0.1:6379', ttlMs: idempotency.ttlMs });
     }

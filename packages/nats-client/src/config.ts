@@ -18,6 +18,10 @@ export interface NatsConfig {
   reconnectTimeWait: number;
   /** Milliseconds to wait for the first connection before `connect()` fails. */
   connectTimeoutMs: number;
+  /** Ping the server this often (ms); a server that misses `maxPingsOut` pings in a row is dropped and another tried. */
+  pingIntervalMs: number;
+  /** Unanswered pings before the connection counts as stale (a stalled server is detected in about interval x this). */
+  maxPingsOut: number;
   /** Deliveries of one event before it is dead-lettered (the consumer's `max_deliver`). */
   maxDeliverAttempts: number;
   /** Consumer `ack_wait` in ms; a running handler is kept alive with `working()` every half of it. */
@@ -71,6 +75,8 @@ export const builtinNatsConfig: Readonly<NatsConfig> = Object.freeze<NatsConfig>
   maxReconnectAttempts: -1,
   reconnectTimeWait: 2000,
   connectTimeoutMs: 5000,
+  pingIntervalMs: 10_000,
+  maxPingsOut: 2,
   maxDeliverAttempts: 3,
   ackWaitMs: 30_000,
   retryBackoffMs: [1000, 5000, 15_000],
@@ -190,6 +196,8 @@ export function loadNatsConfig(env: Env = process.env): NatsConfig {
     maxReconnectAttempts: integer(env, 'NATS_MAX_RECONNECT_ATTEMPTS', d.maxReconnectAttempts, -1),
     reconnectTimeWait: integer(env, 'NATS_RECONNECT_TIME_WAIT', d.reconnectTimeWait, 0),
     connectTimeoutMs: integer(env, 'NATS_CONNECT_TIMEOUT_MS', d.connectTimeoutMs, 1),
+    pingIntervalMs: integer(env, 'NATS_PING_INTERVAL_MS', d.pingIntervalMs, 100),
+    maxPingsOut: integer(env, 'NATS_MAX_PINGS_OUT', d.maxPingsOut, 1, 100),
     maxDeliverAttempts: integer(env, 'NATS_MAX_DELIVER_ATTEMPTS', d.maxDeliverAttempts, 1, 1000),
     ackWaitMs: integer(env, 'NATS_ACK_WAIT_MS', d.ackWaitMs, 1000),
     retryBackoffMs: integerList(env, 'NATS_RETRY_BACKOFF_MS', [...d.retryBackoffMs]),

@@ -64,6 +64,14 @@ export class PublishError extends EventBusError {
   }
 }
 
+/** JetStream did not answer an API call (stream or bucket setup) before the deadline, e.g. a cluster without quorum. */
+export class JetStreamUnavailableError extends EventBusError {
+  constructor(what: string, timeoutMs: number, cause: unknown) {
+    super('JETSTREAM_UNAVAILABLE', `JetStream did not answer "${what}" within ${timeoutMs} ms`, { cause });
+    this.name = 'JetStreamUnavailableError';
+  }
+}
+
 /** A request got no reply within its timeout. */
 export class RequestTimeoutError extends EventBusError {
   readonly subject: string;

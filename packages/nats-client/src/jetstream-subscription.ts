@@ -9,6 +9,7 @@ import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from '
 import type { Consumer, ConsumerConfig, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import { ConfigError } from './errors.js';
+import { withApiRetry } from './jetstream-api.js';
 import type { Subscription } from './handler.js';
 import type { Logger } from './logger.js';
 
@@ -45,6 +46,8 @@ export interface EngineOptions {
 const FETCH_EXPIRES_MS = 5000;
 const MAX_ERROR_BACKOFF_MS = 5000;
 const EPHEMERAL_INACTIVE_MS = 60_000;
+// Consumer setup on a cluster can go unanswered while a replica group forms or elects.
+const SETUP_TIMEOUT_MS = 30_000;
 
 const deliverPolicies = { all: DeliverPolicy.All, new: DeliverPolicy.New, last: DeliverPolicy.Last } as const;
 
@@ -135,19 +138,26 @@ export class JetStreamSubscription implements Subscription {
       description: spec.description,
     };
     if (spec.durableName !== undefined) {
-      const existing = await this.jsm.consumers.info(spec.stream, spec.durableName).catch((err: unknown) => {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      });
+      const durable = spec.durableName;
+      const existing = await withApiRetry(`consumer info ${durable}`, SETUP_TIMEOUT_MS, () =>
+        this.jsm.consumers.info(spec.stream, durable).catch((err: unknown) => {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        }),
+      );
       if (existing !== undefined && existing.config.filter_subject !== spec.filterSubject) {
         throw new ConfigError(
           'durableName',
           `consumer "${spec.durableName}" on stream ${spec.stream} already filters "${existing.config.filter_subject ?? '>'}", not "${spec.filterSubject}"; use another durable name`,
         );
       }
-      await this.jsm.consumers.add(spec.stream, { ...config, durable_name: spec.durableName });
+      await withApiRetry(`create consumer ${durable}`, SETUP_TIMEOUT_MS, () =>
+        this.jsm.consumers.add(spec.stream, { ...config, durable_name: durable }),
+      );
     } else {
-      const info = await this.jsm.consumers.add(spec.stream, { ...config, inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS) });
+      const info = await withApiRetry(`create consumer on ${spec.stream}`, SETUP_TIMEOUT_MS, () =>
+        this.jsm.consumers.add(spec.stream, { ...config, inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS) }),
+      );
       this.consumerName = info.name;
     }
     this.pullConsumer = await this.js.consumers.get(spec.stream, this.consumerName);

@@ -5,6 +5,7 @@
 import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { JetStreamManager, StreamConfig, StreamInfo } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
+import { withApiRetry } from './jetstream-api.js';
 import type { StreamSpec } from './topology.js';
 
 /** What `ensureStreams` did to one stream. */
@@ -49,18 +50,28 @@ function isStreamNotFound(err: unknown): boolean {
   return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
 }
 
-/** Creates or updates each stream; returns what happened to each. */
-export async function ensureStreams(jsm: JetStreamManager, specs: readonly StreamSpec[]): Promise<StreamReconcileResult[]> {
+/**
+ * Creates or updates each stream; returns what happened to each. Calls the server leaves
+ * unanswered (a replica group forming on a cluster) are retried until `timeoutMs`.
+ */
+export async function ensureStreams(jsm: JetStreamManager, specs: readonly StreamSpec[], timeoutMs: number): Promise<StreamReconcileResult[]> {
   const results: StreamReconcileResult[] = [];
   for (const spec of specs) {
-    let info: StreamInfo | undefined;
-    try {
-      info = await jsm.streams.info(spec.name);
-    } catch (err) {
-      if (!isStreamNotFound(err)) throw err;
-    }
+    const info: StreamInfo | undefined = await withApiRetry(`stream info ${spec.name}`, timeoutMs, () =>
+      jsm.streams.info(spec.name).catch((err: unknown) => {
+        if (isStreamNotFound(err)) return undefined;
+        throw err;
+      }),
+    );
     if (info === undefined) {
-      await jsm.streams.add(toConfig(spec));
+      try {
+        await withApiRetry(`create stream ${spec.name}`, timeoutMs, () => jsm.streams.add(toConfig(spec)));
+      } catch (err) {
+        // Another instance created it meanwhile: reconcile against what it made.
+        if (!/already in use|already exists/i.test(String(err))) throw err;
+        results.push(...(await ensureStreams(jsm, [spec], timeoutMs)));
+        continue;
+      }
       results.push({ stream: spec.name, action: 'created', drift: [] });
       continue;
     }

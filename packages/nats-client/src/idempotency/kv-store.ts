@@ -5,6 +5,7 @@
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { withApiRetry } from '../jetstream-api.js';
 import { newOwner } from './store.js';
 import type { ClaimResult, IdempotencyStore, KeyRecord, Lease } from './store.js';
 
@@ -35,13 +36,16 @@ function encode(record: KeyRecord): string {
 export class KvIdempotencyStore implements IdempotencyStore {
   private constructor(private readonly kv: KV) {}
 
-  /** Opens (creating when missing) the bucket. */
-  static async open(js: JetStreamClient, options: KvStoreOptions): Promise<KvIdempotencyStore> {
-    const kv = await new Kvm(js).create(options.bucket ?? 'IDEMPOTENCY', {
-      ttl: options.ttlMs,
-      history: 1,
-      replicas: options.replicas ?? 1,
-    });
+  /**
+   * Opens (creating when missing) the bucket. Instances starting together on a cluster race to
+   * create it; the server leaves some of them unanswered while the bucket's group forms, so the
+   * call is retried until `openTimeoutMs` (default 30 s).
+   */
+  static async open(js: JetStreamClient, options: KvStoreOptions & { openTimeoutMs?: number }): Promise<KvIdempotencyStore> {
+    const bucket = options.bucket ?? 'IDEMPOTENCY';
+    const kv = await withApiRetry(`open KV bucket ${bucket}`, options.openTimeoutMs ?? 30_000, () =>
+      new Kvm(js).create(bucket, { ttl: options.ttlMs, history: 1, replicas: options.replicas ?? 1 }),
+    );
     return new KvIdempotencyStore(kv);
   }
 
