@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import type { DomainEvent } from '@multi-agent/events';
 import { NatsClient } from '../src/index.js';
+
+export { Collector, waitFor } from '@multi-agent/testing';
 import type { NatsClientOptions, NatsConfig } from '../src/index.js';
 
 /** A quiet logger (set TEST_LOG=debug to see the client's logs). */
@@ -42,50 +44,6 @@ export function clientPool(): { client: typeof connectClient; closeAll: () => Pr
 /** A unique subject token, so tests sharing a server never see each other's events. */
 export function uniqueToken(prefix = 't'): string {
   return `${prefix}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-}
-
-/** Polls `check` until it returns true (or a value), failing after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** Collects events and lets a test await a count. */
-export class Collector<E = DomainEvent> {
-  readonly items: E[] = [];
-  private waiters: { count: number; resolve: () => void }[] = [];
-
-  readonly push = (item: E): void => {
-    this.items.push(item);
-    this.waiters = this.waiters.filter((w) => {
-      if (this.items.length < w.count) return true;
-      w.resolve();
-      return false;
-    });
-  };
-
-  /** Resolves once `count` items arrived; rejects after `timeoutMs`. */
-  waitFor(count: number, timeoutMs = 10_000): Promise<E[]> {
-    if (this.items.length >= count) return Promise.resolve(this.items);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`timed out with ${this.items.length}/${count} items`)),
-        timeoutMs,
-      );
-      this.waiters.push({
-        count,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve(this.items);
-        },
-      });
-    });
-  }
 }
 
 /** A test event on a subject of the EVENTS stream. */

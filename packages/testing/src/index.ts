@@ -10,3 +10,16 @@ export { freePort } from './free-port.js';
 export { NatsServer, type NatsServerOptions } from './nats-server.js';
 export { NatsCluster, type NatsClusterOptions } from './nats-cluster.js';
 export { TcpProxy } from './tcp-proxy.js';
+export { Collector, waitFor } from './conditions.js';
+export { NatsProxy, type NatsOp, type NatsOpDirection, type NatsOpHook, type NatsOpVerdict } from './nats-proxy.js';
+export { ServiceProcess, type ServiceExit, type ServiceProcessOptions } from './service-process.js';
+export {
+  auditStream,
+  consumerState,
+  readStream,
+  type ConsumerState,
+  type ReadStreamOptions,
+  type StoredMessage,
+  type StreamAudit,
+} from './stream-audit.js';
+export { replicasOf, waitForStreamCurrent, waitForStreamLeader, type ReplicaView } from './cluster-streams.js';

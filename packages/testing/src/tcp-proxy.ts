@@ -1,19 +1,4 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
-
-/** One client connection through the proxy and its upstream connection to the target. */
-interface Pair {
-  client: Socket;
-  upstream: Socket;
-}
-
-/** Writes `chunk` to `to`, pausing `from` until `to` drains if its buffer is full. */
-function forward(chunk: Buffer, from: Socket, to: Socket): void {
-  if (to.destroyed) return;
-  if (!to.write(chunk)) {
-    from.pause();
-    to.once('drain', () => from.resume());
-  }
-}
+import { ProxyBase, forward, listenFor, type ProxyPair } from './proxy-base.js';
 
 /**
  * A TCP proxy on `127.0.0.1` in front of a server (typically a {@link NatsServer}) for network
@@ -27,55 +12,16 @@ function forward(chunk: Buffer, from: Socket, to: Socket): void {
  * proxy.cutAll(); // the client sees a dropped connection and reconnects through the proxy
  * ```
  */
-export class TcpProxy {
-  /** Port the proxy listens on. */
-  readonly port: number;
-  /** `nats://127.0.0.1:<port>`. */
-  readonly url: string;
-
-  private readonly server: Server;
-  private readonly pairs = new Set<Pair>();
+export class TcpProxy extends ProxyBase {
   private blackholed = false;
   private serverDataFn: ((chunk: Buffer) => boolean) | undefined;
-  private stopping: Promise<void> | undefined;
-
-  private constructor(server: Server, port: number, private readonly target: { host: string; port: number }) {
-    this.server = server;
-    this.port = port;
-    this.url = `nats://127.0.0.1:${port}`;
-  }
 
   /**
    * Listens on `127.0.0.1` (on `options.listenPort`, default a free port) and forwards each
    * accepted connection to `target` (host default `127.0.0.1`).
    */
   static async start(target: { host?: string; port: number }, options: { listenPort?: number } = {}): Promise<TcpProxy> {
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.listenPort ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    if (typeof address !== 'object' || address === null) throw new Error('TcpProxy: listener reported no port');
-    const proxy = new TcpProxy(server, address.port, { host: target.host ?? '127.0.0.1', port: target.port });
-    server.on('connection', (client) => proxy.accept(client));
-    return proxy;
-  }
-
-  /** Number of open client connections through the proxy. */
-  get connections(): number {
-    return this.pairs.size;
-  }
-
-  /**
-   * Destroys every open connection through the proxy at once (the client sees a dropped TCP
-   * connection). New connections are still accepted.
-   */
-  cutAll(): void {
-    for (const pair of [...this.pairs]) this.cut(pair);
+    return new TcpProxy(await listenFor(target, options.listenPort));
   }
 
   /**
@@ -97,28 +43,10 @@ export class TcpProxy {
     this.serverDataFn = fn;
   }
 
-  /** Stops listening and destroys every open connection. Idempotent. */
-  stop(): Promise<void> {
-    this.stopping ??= new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.cutAll();
-    });
-    return this.stopping;
-  }
-
-  private accept(client: Socket): void {
-    if (this.stopping) {
-      client.destroy();
-      return;
-    }
-    // Writes to `upstream` while it is still connecting are queued by node:net.
-    const upstream = connect({ host: this.target.host, port: this.target.port });
-    const pair: Pair = { client, upstream };
-    this.pairs.add(pair);
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
+  protected wire(pair: ProxyPair): void {
+    const { client, upstream } = pair;
     client.on('data', (chunk: Buffer) => {
-      if (!this.blackholed) forward(chunk, client, upstream);
+      if (!this.blackholed) forward(upstream, client, chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
       const fn = this.serverDataFn;
@@ -126,18 +54,7 @@ export class TcpProxy {
         this.cut(pair);
         return;
       }
-      forward(chunk, upstream, client);
+      forward(client, upstream, chunk);
     });
-    for (const socket of [client, upstream]) {
-      socket.on('error', () => this.cut(pair));
-      socket.on('end', () => this.cut(pair));
-      socket.on('close', () => this.cut(pair));
-    }
-  }
-
-  private cut(pair: Pair): void {
-    if (!this.pairs.delete(pair)) return;
-    pair.client.destroy();
-    pair.upstream.destroy();
   }
 }

@@ -1,0 +1,39 @@
+/**
+ * Child-process fixture for F1: a worker whose handler has a side effect visible outside the
+ * process (a line appended to a file). Configured from the environment like a real service
+ * (NATS_URL, NATS_IDEMPOTENCY_STORE=kv, NATS_ACK_WAIT_MS, ...) plus:
+ *   WORKER_NAME, WORKER_SERVICE, WORKER_SUBJECT, WORKER_DURABLE, WORKER_EFFECT_FILE
+ *   WORKER_HANG_AFTER_EFFECT=1: after the effect, never return from the handler (the test kills it there).
+ * Prints `READY` once subscribed and `EFFECT <eventId> <attempt>` after each side effect.
+ */
+import { appendFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { NatsClient, loadNatsConfig } from '@multi-agent/nats-client';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`${name} is required`);
+  return value;
+}
+
+const name = required('WORKER_NAME');
+const effectFile = required('WORKER_EFFECT_FILE');
+const hang = process.env.WORKER_HANG_AFTER_EFFECT === '1';
+const client = new NatsClient(loadNatsConfig(), required('WORKER_SERVICE'), {
+  logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+  deadLetterWatcher: false,
+});
+await client.connect();
+await client.subscribe(
+  required('WORKER_SUBJECT'),
+  async (event, ctx) => {
+    appendFileSync(effectFile, `${event.eventId} ${name} attempt=${ctx.attempt}\n`);
+    console.log(`EFFECT ${event.eventId} ${ctx.attempt}`);
+    if (hang) await new Promise(() => undefined);
+  },
+  required('WORKER_DURABLE'),
+);
+console.log('READY');
+process.once('SIGTERM', () => {
+  void client.close().finally(() => process.exit(0));
+});
