@@ -124,7 +124,7 @@ export class NatsClient {
     this.streams = platformStreams(this.config);
     this.publisher = new EventPublisher(() => this.live, this.config, this.streams, this.metrics);
     this.requester = new Requester(() => this.live?.nc, this.logger);
-    this.tokens = new TokenPublisher(() => this.requireLive().js, this.config.publishTimeoutMs);
+    this.tokens = new TokenPublisher(() => this.requireLive(), this.config.publishTimeoutMs);
   }
 
   /** True while the connection is up (false before `connect()`, while reconnecting, and after `close()`). */

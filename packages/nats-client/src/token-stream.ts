@@ -8,7 +8,7 @@
 import { assertPublishSubject, decodeTokenMessage, encodeTokenMessage } from '@multi-agent/events';
 import type { TokenMessage } from '@multi-agent/events';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
 import { NoStreamError, PublishError, StreamIdleError } from './errors.js';
 import type { Logger } from './logger.js';
 import { StreamNames, subjectWithin } from './topology.js';
@@ -17,6 +17,8 @@ const ACK_WINDOW = 256;
 
 interface StreamState {
   seq: number;
+  /** Resolves once `seq` continues from what the stream already holds for the subject. */
+  ready: Promise<void>;
   pending: Promise<PubAck | undefined>[];
   error?: unknown;
 }
@@ -26,7 +28,7 @@ export class TokenPublisher {
   private readonly streams = new Map<string, StreamState>();
 
   constructor(
-    private readonly js: () => JetStreamClient,
+    private readonly jetstream: () => { js: JetStreamClient; jsm: JetStreamManager },
     private readonly publishTimeoutMs: number,
   ) {}
 
@@ -34,19 +36,15 @@ export class TokenPublisher {
   async publish(subject: string, token: string, isComplete: boolean): Promise<void> {
     assertPublishSubject(subject);
     if (!subjectWithin(subject, 'model.token.>')) throw new NoStreamError(subject);
-    let state = this.streams.get(subject);
-    if (state === undefined) {
-      state = { seq: 0, pending: [] };
-      this.streams.set(subject, state);
-    }
+    const state = this.stateOf(subject);
+    await state.ready;
     if (state.error !== undefined) throw this.failed(subject, state);
     state.seq += 1;
     const body = encodeTokenMessage({ token, isComplete, seq: state.seq });
-    const s = state;
-    const ack = this.js()
-      .publish(subject, body, { timeout: this.publishTimeoutMs })
+    const ack = this.jetstream()
+      .js.publish(subject, body, { timeout: this.publishTimeoutMs })
       .catch((err: unknown) => {
-        s.error ??= err;
+        state.error ??= err;
         return undefined;
       });
     state.pending.push(ack);
@@ -61,6 +59,32 @@ export class TokenPublisher {
   /** Waits for every token in flight (before closing the connection). */
   async flush(): Promise<void> {
     await Promise.all([...this.streams.values()].flatMap((s) => s.pending));
+  }
+
+  // A stream may already have tokens (another process, or this one before a restart): number
+  // on from the last stored one, so readers, which skip sequences they have seen, miss nothing.
+  private stateOf(subject: string): StreamState {
+    let state = this.streams.get(subject);
+    if (state === undefined) {
+      const fresh: StreamState = { seq: 0, pending: [], ready: Promise.resolve() };
+      fresh.ready = this.lastStoredSeq(subject).then(
+        (seq) => void (fresh.seq = seq),
+        (err: unknown) => void (fresh.error = err),
+      );
+      this.streams.set(subject, fresh);
+      state = fresh;
+    }
+    return state;
+  }
+
+  private async lastStoredSeq(subject: string): Promise<number> {
+    const last = await this.jetstream().jsm.streams.getMessage(StreamNames.TOKENS, { last_by_subj: subject });
+    if (last === null) return 0;
+    try {
+      return decodeTokenMessage(last.data).seq;
+    } catch {
+      return 0;
+    }
   }
 
   private failed(subject: string, state: StreamState): PublishError {

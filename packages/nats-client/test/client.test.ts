@@ -277,6 +277,20 @@ describe('token streaming', () => {
     expect(tokens.at(-1)).toBe('');
   });
 
+  it('numbers on from the stored tokens when another producer continues a stream', async () => {
+    const a = await client(server.url, 'producer-a');
+    const b = await client(server.url, 'producer-b');
+    const executionId = uniqueToken('exec');
+    const subject = subjects.tokenStream(executionId);
+    await a.publishStream(subject, 'one ', false);
+    await a.publishStream(subject, 'two ', false);
+    await b.publishStream(subject, 'three ', false);
+    await b.publishStream(subject, '', true);
+    const read: string[] = [];
+    for await (const t of a.subscribeStream(executionId, { idleTimeoutMs: 2000 })) read.push(`${t.seq}:${t.token}`);
+    expect(read).toEqual(['1:one ', '2:two ', '3:three ', '4:']);
+  });
+
   it('resumes from fromSeq', async () => {
     const c = await client(server.url);
     const executionId = uniqueToken('exec');
