@@ -1,0 +1,125 @@
+/**
+ * `npm start`: the whole platform on this machine.
+ *
+ * 1. NATS: use the server at `NATS_URL` (default nats://localhost:4222) when one answers; if
+ *    none does (and the address is local), start `nats-server` with JetStream, its store in
+ *    `.data/nats` (`DATA_DIR` to move it).
+ * 2. Start the five services as separate processes (`node --import tsx services/<name>/src/main.ts`),
+ *    their log lines prefixed with the service name.
+ * 3. Wait until every service answers `/readyz`, then print the web console URL.
+ * 4. On Ctrl-C (SIGINT) or SIGTERM: stop the gateway (no new work), then the other services
+ *    (each finishes the events it holds and drains its connection), then the nats-server it
+ *    started. Events not yet handled stay in their durable consumers for the next start.
+ */
+import { resolve } from 'node:path';
+import { freePort } from './platform/free-port.js';
+import { prefixer } from './platform/log-format.js';
+import { findNatsServer, hostPort, NatsServerMissingError, probeNats, startLocalNats } from './platform/nats.js';
+import type { LocalNats } from './platform/nats.js';
+import { repoRoot, SERVICES, spawnService, waitUntilReady } from './platform/service-process.js';
+import type { ServiceProcess } from './platform/service-process.js';
+
+const env = process.env;
+const color = process.stdout.isTTY && env.NO_COLOR === undefined;
+const width = Math.max(...SERVICES.map((s) => s.length), 'start'.length, 'nats'.length);
+const say = prefixer('start', 5, width, color);
+const log = (line: string): void => console.log(say(line));
+
+const natsUrl = (env.NATS_URL ?? 'nats://localhost:4222').split(',')[0]!.trim();
+const gatewayPort = Number(env.PORT ?? 3000);
+const gatewayHost = env.HOST ?? '127.0.0.1';
+const dataDir = resolve(repoRoot, env.DATA_DIR ?? '.data');
+const readyTimeoutMs = Number(env.STARTUP_TIMEOUT_MS ?? 60_000);
+
+let nats: LocalNats | undefined;
+const services: ServiceProcess[] = [];
+let stopping: Promise<void> | undefined;
+let lastSignalAt = 0;
+
+async function shutdown(reason: string, code: number): Promise<void> {
+  stopping ??= (async () => {
+    log(`${reason}: stopping the platform`);
+    const gateway = services.find((s) => s.name === 'gateway');
+    if (gateway !== undefined) await gateway.stop();
+    await Promise.all(services.filter((s) => s !== gateway).map((s) => s.stop()));
+    if (nats !== undefined) {
+      log('stopping the nats-server started by npm start');
+      await nats.stop();
+    }
+    log('stopped');
+    process.exit(code);
+  })();
+  return stopping;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    const now = Date.now();
+    // `npm start` relays the terminal's SIGINT, so one Ctrl-C can arrive twice at once.
+    if (stopping !== undefined && now - lastSignalAt > 1000) {
+      log(`second ${signal}: exiting without waiting`);
+      for (const s of services) s.child.kill('SIGKILL');
+      process.exit(130);
+    }
+    lastSignalAt = now;
+    void shutdown(signal, 0);
+  });
+}
+
+async function ensureNats(): Promise<string> {
+  const probe = await probeNats(natsUrl);
+  if (probe !== undefined) {
+    if (!probe.jetstream) throw new Error(`the NATS server at ${natsUrl} (${probe.version}) runs without JetStream; restart it with -js`);
+    log(`using the NATS server at ${natsUrl} (nats-server ${probe.version}, JetStream on)`);
+    return natsUrl;
+  }
+  const { host } = hostPort(natsUrl);
+  if (!['localhost', '127.0.0.1', '::1', '0.0.0.0'].includes(host)) {
+    throw new Error(`no NATS server answers at ${natsUrl}; start it there, or unset NATS_URL to run one locally`);
+  }
+  const binary = findNatsServer(env);
+  if (binary === undefined) throw new NatsServerMissingError(natsUrl);
+  const storeDir = resolve(dataDir, 'nats');
+  log(`no NATS server at ${natsUrl}: starting ${binary} with JetStream (store: ${storeDir})`);
+  const natsLine = prefixer('nats', 4, width, color);
+  nats = await startLocalNats({ url: natsUrl, storeDir, binary, onLine: (line) => console.log(natsLine(line)) });
+  void nats.exited.then((code) => {
+    if (stopping === undefined) void shutdown(`nats-server exited (code ${code})`, 1);
+  });
+  return natsUrl;
+}
+
+async function main(): Promise<void> {
+  const url = await ensureNats();
+  const ready: Promise<void>[] = [];
+  for (const [index, name] of SERVICES.entries()) {
+    const healthPort = name === 'gateway' ? gatewayPort : await freePort();
+    const line = prefixer(name, index, width, color);
+    const service = spawnService(name, {
+      env: {
+        ...env,
+        NATS_URL: url,
+        NATS_IDEMPOTENCY_STORE: env.NATS_IDEMPOTENCY_STORE ?? 'kv',
+        EXIT_WITH_PARENT: '1',
+        ...(name === 'gateway' ? { PORT: String(gatewayPort), HOST: gatewayHost } : { SERVICE_HEALTH_PORT: String(healthPort) }),
+      },
+      onLine: (text) => console.log(line(text)),
+      detached: true,
+    });
+    services.push(service);
+    void service.exited.then((code) => {
+      if (stopping === undefined) void shutdown(`${name} exited unexpectedly (code ${code})`, 1);
+    });
+    const host = name === 'gateway' && gatewayHost !== '0.0.0.0' ? gatewayHost : '127.0.0.1';
+    ready.push(waitUntilReady(`http://${host}:${healthPort}/readyz`, service, readyTimeoutMs));
+  }
+  await Promise.all(ready);
+  const shown = gatewayHost === '0.0.0.0' || gatewayHost === '127.0.0.1' ? 'localhost' : gatewayHost;
+  log('all services are ready');
+  console.log(`\n  Web console: http://${shown}:${gatewayPort}/\n  API:         http://${shown}:${gatewayPort}/api/workflows\n  Stop:        Ctrl-C\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error(say(err instanceof Error ? err.message : String(err)));
+  void shutdown('startup failed', 1);
+});

@@ -1,0 +1,135 @@
+/**
+ * The agent service on the bus: consumes `agent.execution.requested` (durable, shared by
+ * replicas), runs the agent and publishes `agent.execution.started`, then
+ * `agent.execution.completed` (output `{ text, tokenCount, model, tools? }`) or
+ * `agent.execution.failed`. Running an agent means: call its declared tools by request/reply
+ * (`tool.execute.request`), render its prompt template over the node input and the tool
+ * results, and ask the model service for the completion (see `model-call.ts`).
+ *
+ * Every event it publishes has an eventId derived from the request's, so an agent that is
+ * killed mid-node and handles the redelivered request again publishes the same events again:
+ * JetStream and the consumers' idempotency stores keep one of each.
+ */
+import { EventSubjects } from '@multi-agent/events';
+import type { AgentExecutionRequestedEvent } from '@multi-agent/events';
+import type { HandlerContext, NatsClient, Subscription } from '@multi-agent/nats-client';
+import { agentToolCallSchema, callTool, counter, renderTemplate, renderValue, stableEventId, TemplateError, ToolCallError } from '@multi-agent/service-kit';
+import type { StopService } from '@multi-agent/service-kit';
+import * as z from 'zod';
+import { ModelCallError, requestInference } from './model-call.js';
+
+/** Options of {@link startAgentService}. */
+export interface AgentServiceOptions {
+  /** Agents running at once (default 8). */
+  concurrency?: number;
+  /** How long to wait for the model's answer (ms, default 120 000). */
+  modelTimeoutMs?: number;
+  /** How long to wait for each tool (ms, default 10 000). */
+  toolTimeoutMs?: number;
+}
+
+/** The `agent` field of `agent.execution.requested` (an extra field: the 1.0 schema has no place for it). */
+const agentSpecSchema = z.looseObject({
+  prompt: z.string().min(1),
+  model: z.string().optional(),
+  maxTokens: z.int().positive().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  tools: z.array(agentToolCallSchema).optional(),
+});
+
+const nodeInputSchema = z.looseObject({
+  input: z.record(z.string(), z.unknown()).default({}),
+  parents: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** A request the agent cannot run, whatever the attempt. */
+class InvalidAgentRequest extends Error {
+  readonly code = 'INVALID_AGENT_REQUEST';
+}
+
+function failureCode(err: unknown): string {
+  if (err instanceof ToolCallError || err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest) return err.code;
+  return 'AGENT_ERROR';
+}
+
+/** Retrying helps only when something did not answer; a tool or model that said no says no again. */
+function isTransient(err: unknown): boolean {
+  if (err instanceof ToolCallError) return err.retryable;
+  return !(err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest);
+}
+
+/**
+ * Starts the agent service on a connected client.
+ *
+ * @returns a function that stops its subscription (the client stays open)
+ */
+export async function startAgentService(client: NatsClient, options: AgentServiceOptions = {}): Promise<StopService> {
+  const modelTimeoutMs = options.modelTimeoutMs ?? 120_000;
+  const toolTimeoutMs = options.toolTimeoutMs ?? 10_000;
+  const runs = counter(client.metrics.registry, 'agent_runs_total', 'Agent runs, by agent and outcome.', ['agent', 'outcome']);
+
+  const handle = async (event: AgentExecutionRequestedEvent, ctx: HandlerContext): Promise<void> => {
+    const { agentId, executionId, nodeId } = event.data;
+    const id = (kind: string): string => stableEventId(event.eventId, kind);
+    await ctx.publish({ eventId: id('agent-started'), eventType: EventSubjects.AGENT_EXECUTION_STARTED, data: { agentId, executionId, nodeId } });
+    try {
+      const spec = agentSpecSchema.safeParse((event.data as { agent?: unknown }).agent);
+      if (!spec.success) throw new InvalidAgentRequest(`agent spec is missing or invalid: ${spec.error.issues.map((i) => `${i.path.join('.') || 'agent'}: ${i.message}`).join('; ')}`);
+      const input = nodeInputSchema.safeParse(event.data.input ?? {});
+      if (!input.success) throw new InvalidAgentRequest('node input must be { input: object, parents: object }');
+
+      const tools: Record<string, unknown> = {};
+      for (const call of spec.data.tools ?? []) {
+        const params = renderValue(call.params ?? {}, input.data) as Record<string, unknown>;
+        tools[call.as] = await callTool(client, call.tool, params, {
+          timeoutMs: toolTimeoutMs,
+          ...(event.correlationId === undefined ? {} : { correlationId: event.correlationId }),
+          causationId: event.eventId,
+        });
+      }
+      const prompt = renderTemplate(spec.data.prompt, { ...input.data, tools });
+      const { model, maxTokens, temperature } = spec.data;
+      const answer = await requestInference(
+        client,
+        ctx,
+        {
+          executionId,
+          nodeId,
+          agentId,
+          prompt,
+          stream: true,
+          ...(model === undefined ? {} : { model }),
+          ...(maxTokens === undefined ? {} : { maxTokens }),
+          ...(temperature === undefined ? {} : { temperature }),
+        },
+        { eventId: id('model-requested'), timeoutMs: modelTimeoutMs },
+      );
+      await ctx.publish({
+        eventId: id('agent-completed'),
+        eventType: EventSubjects.AGENT_EXECUTION_COMPLETED,
+        data: {
+          agentId,
+          executionId,
+          nodeId,
+          output: { text: answer.text, tokenCount: answer.tokenCount, model: answer.model, ...(Object.keys(tools).length === 0 ? {} : { tools }) },
+        },
+      });
+      runs.inc({ agent: agentId, outcome: 'completed' });
+    } catch (err) {
+      // Stopping or crashing halfway: leave the request to redelivery rather than report a failure.
+      if (ctx.signal.aborted || (isTransient(err) && ctx.attempt < ctx.maxAttempts)) throw err;
+      ctx.logger.warn({ err, agentId, executionId, nodeId }, 'agent failed');
+      await ctx.publish({
+        eventId: id('agent-failed'),
+        eventType: EventSubjects.AGENT_EXECUTION_FAILED,
+        data: { agentId, executionId, nodeId, error: { message: (err as Error).message, code: failureCode(err) } },
+      });
+      runs.inc({ agent: agentId, outcome: 'failed' });
+    }
+  };
+
+  const subscription: Subscription = await client.subscribe<AgentExecutionRequestedEvent>(EventSubjects.AGENT_EXECUTION_REQUESTED, handle, undefined, {
+    concurrency: options.concurrency ?? 8,
+  });
+  return () => subscription.stop();
+}

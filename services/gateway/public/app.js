@@ -1,0 +1,344 @@
+// The web console: pick a workflow, start it, watch its tokens stream (SSE), its nodes and its
+// event timeline. Plain DOM, no build step. Everything from the server is inserted as text.
+
+const $ = (selector) => document.querySelector(selector);
+const POLL_MS = 500;
+
+let workflows = [];
+let view = { executionId: undefined, poll: undefined, source: undefined, synced: false };
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'class') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else if (key.startsWith('data-')) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) if (child !== undefined && child !== null) node.append(child);
+  return node;
+}
+
+async function api(path, init) {
+  const response = await fetch(path, { headers: { 'content-type': 'application/json' }, ...init });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
+  return body;
+}
+
+function short(value, max = 140) {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  if (text === undefined) return '';
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health
+
+async function refreshHealth() {
+  const badge = $('#health');
+  try {
+    const response = await fetch('/readyz');
+    const body = await response.json();
+    badge.dataset.status = body.status;
+    badge.textContent = body.status === 'ok' ? `NATS ${body.nats.serverVersion ?? ''} · ready` : body.status;
+  } catch {
+    badge.dataset.status = 'down';
+    badge.textContent = 'gateway unreachable';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workflow picker and input form
+
+function renderWorkflow() {
+  const workflow = workflows.find((w) => w.id === $('#workflow-select').value);
+  if (workflow === undefined) return;
+  $('#workflow-description').textContent = workflow.description ?? '';
+  $('#workflow-nodes').replaceChildren(
+    ...workflow.nodes.map((n) =>
+      el(
+        'li',
+        {},
+        el('code', { text: n.id }),
+        ` ${n.type} ${n.type === 'agent' ? n.agent : n.tool}`,
+        n.dependsOn.length > 0 ? ` ← ${n.dependsOn.join(', ')}` : '',
+      ),
+    ),
+  );
+  const fields = Object.entries(workflow.input ?? {}).map(([name, field]) => {
+    const id = `input-${name}`;
+    let control;
+    if (field.type === 'object' || field.type === 'array') {
+      control = el('textarea', { id, name, value: field.default === undefined ? '' : JSON.stringify(field.default, null, 2) });
+    } else if (field.type === 'boolean') {
+      control = el('input', { id, name, type: 'checkbox', checked: field.default === true });
+    } else {
+      control = el('input', { id, name, type: field.type === 'number' ? 'number' : 'text', step: 'any', value: field.default ?? '' });
+    }
+    control.dataset.type = field.type;
+    return el(
+      'div',
+      {},
+      el('label', { htmlFor: id, text: `${name}${field.required ? ' *' : ''}` }),
+      control,
+      field.description ? el('p', { class: 'field-help', text: field.description }) : undefined,
+    );
+  });
+  $('#input-fields').replaceChildren(...fields);
+}
+
+function readInput() {
+  const input = {};
+  for (const control of $('#input-fields').querySelectorAll('[data-type]')) {
+    const type = control.dataset.type;
+    if (type === 'boolean') input[control.name] = control.checked;
+    else if (control.value.trim() === '') continue;
+    else if (type === 'number') input[control.name] = Number(control.value);
+    else if (type === 'object' || type === 'array') {
+      try {
+        input[control.name] = JSON.parse(control.value);
+      } catch {
+        throw new Error(`${control.name}: not valid JSON`);
+      }
+    } else input[control.name] = control.value;
+  }
+  return input;
+}
+
+async function startExecution(event) {
+  event.preventDefault();
+  const button = $('#start-button');
+  $('#start-error').textContent = '';
+  button.disabled = true;
+  try {
+    const workflowId = $('#workflow-select').value;
+    const started = await api(`/api/workflows/${encodeURIComponent(workflowId)}/executions`, {
+      method: 'POST',
+      body: JSON.stringify({ input: readInput() }),
+    });
+    remember(started.executionId, workflowId);
+    location.hash = `#/executions/${started.executionId}`;
+  } catch (err) {
+    $('#start-error').textContent = err.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function remember(executionId, workflowId) {
+  const recent = JSON.parse(sessionStorage.getItem('recent') ?? '[]');
+  recent.unshift({ executionId, workflowId, at: new Date().toISOString() });
+  sessionStorage.setItem('recent', JSON.stringify(recent.slice(0, 10)));
+  renderRecent();
+}
+
+function renderRecent() {
+  const recent = JSON.parse(sessionStorage.getItem('recent') ?? '[]');
+  $('#recent').replaceChildren(
+    ...recent.map((r) => el('li', {}, el('a', { href: `#/executions/${r.executionId}`, text: `${r.workflowId} · ${r.executionId.slice(0, 8)}` }))),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live tokens: SSE, resumable across reloads (the text and the last sequence seen are kept in
+// sessionStorage, and the stream is reopened after that sequence).
+
+function streamKey(executionId) {
+  return `tokens:${executionId}`;
+}
+
+function openTokenStream(executionId) {
+  const saved = JSON.parse(sessionStorage.getItem(streamKey(executionId)) ?? '{"text":"","lastSeq":0,"done":false}');
+  const output = $('#token-stream');
+  output.textContent = saved.text;
+  let lastSeq = saved.lastSeq;
+  let received = 0;
+  const info = $('#stream-info');
+  const describe = (state) => {
+    output.dataset.state = state;
+    output.dataset.lastSeq = String(lastSeq);
+    const resumed = saved.lastSeq > 0 ? ` · resumed after #${saved.lastSeq}` : '';
+    info.textContent = `${state} · ${lastSeq} tokens${resumed}`;
+  };
+  if (saved.done) {
+    describe('complete');
+    return undefined;
+  }
+  const query = lastSeq > 0 ? `?lastEventId=${lastSeq}` : '';
+  const source = new EventSource(`/api/executions/${executionId}/tokens${query}`);
+  output.dataset.resumedFrom = String(saved.lastSeq);
+  describe('waiting');
+  const save = (done) => sessionStorage.setItem(streamKey(executionId), JSON.stringify({ text: output.textContent, lastSeq, done }));
+  source.onmessage = (message) => {
+    const { token, seq } = JSON.parse(message.data);
+    if (seq <= lastSeq) return; // never twice, whatever a proxy or a retry does
+    lastSeq = seq;
+    received += 1;
+    output.append(token);
+    output.scrollTop = output.scrollHeight;
+    save(false);
+    describe('streaming');
+  };
+  source.addEventListener('end', () => {
+    source.close();
+    save(true);
+    describe('complete');
+    output.dataset.received = String(received);
+  });
+  source.addEventListener('error', (event) => {
+    if (event.data !== undefined) {
+      // An error the server reported; a dropped connection has no data and reconnects by itself.
+      source.close();
+      info.textContent = `stream failed: ${JSON.parse(event.data).message}`;
+    }
+  });
+  return source;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Execution state and timeline
+
+function formatMs(ms) {
+  return ms === undefined ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function renderState(state) {
+  $('#execution-id').textContent = state.executionId;
+  $('#execution-workflow').textContent = state.workflowId;
+  $('#execution-correlation').textContent = state.correlationId;
+  const status = $('#execution-status');
+  status.dataset.status = state.status;
+  status.textContent = state.status;
+  const end = state.finishedAt ? Date.parse(state.finishedAt) : Date.now();
+  $('#execution-duration').textContent = state.startedAt ? formatMs(end - Date.parse(state.startedAt)) : '';
+  const rows = Object.values(state.nodes).map((node) => {
+    const time = node.startedAt ? formatMs((node.finishedAt ? Date.parse(node.finishedAt) : Date.now()) - Date.parse(node.startedAt)) : '';
+    const detail = node.error
+      ? `${node.error.code ?? 'ERROR'}: ${node.error.message}`
+      : node.output === undefined
+        ? ''
+        : short(node.output.text ?? node.output);
+    return el(
+      'tr',
+      { 'data-node-id': node.id, 'data-status': node.status },
+      el('td', {}, el('code', { text: node.id })),
+      el('td', { text: node.type }),
+      el('td', {}, el('span', { class: 'badge', 'data-status': node.status, text: node.status })),
+      el('td', { text: time }),
+      el('td', { class: node.error ? 'detail error' : 'detail', text: detail, title: detail }),
+    );
+  });
+  $('#nodes tbody').replaceChildren(...rows);
+  const result = $('#execution-result');
+  if (state.status === 'completed' || state.status === 'failed') {
+    result.hidden = false;
+    const out = $('#execution-output');
+    out.dataset.status = state.status;
+    out.textContent =
+      state.status === 'failed'
+        ? `${state.error?.code ?? 'ERROR'}${state.error?.nodeId ? ` in node ${state.error.nodeId}` : ''}: ${state.error?.message ?? ''}`
+        : typeof state.output?.text === 'string'
+          ? state.output.text
+          : JSON.stringify(state.output, null, 2);
+  } else {
+    result.hidden = true;
+  }
+}
+
+function summarise(event) {
+  const d = event.data ?? {};
+  const parts = [];
+  if (d.nodeId) parts.push(`node ${d.nodeId}`);
+  if (d.agentId) parts.push(`agent ${d.agentId}`);
+  if (d.toolId) parts.push(`tool ${d.toolId}`);
+  if (d.workflowId && event.eventType.startsWith('workflow')) parts.push(`workflow ${d.workflowId}`);
+  if (d.tokenCount !== undefined) parts.push(`${d.tokenCount} tokens`);
+  if (d.error) parts.push(`${d.error.code ?? 'error'}: ${d.error.message}`);
+  if (d.durationMs !== undefined) parts.push(formatMs(d.durationMs));
+  return parts.join(' · ');
+}
+
+function renderTimeline(events) {
+  const byId = new Map(events.map((e) => [e.eventId, { event: e, children: [] }]));
+  const roots = [];
+  for (const item of byId.values()) {
+    const parent = item.event.causationId === undefined ? undefined : byId.get(item.event.causationId);
+    if (parent === undefined) roots.push(item);
+    else parent.children.push(item);
+  }
+  const start = events.length > 0 ? Date.parse(events[0].timestamp) : 0;
+  const render = (item) => {
+    const { event } = item;
+    const family = event.eventType.split('.')[0];
+    const li = el(
+      'li',
+      { 'data-event-type': event.eventType, 'data-event-id': event.eventId },
+      el('span', { class: `event-type ${family}${event.eventType.endsWith('failed') ? ' failed' : ''}`, text: event.eventType }),
+      ` ${summarise(event)} `,
+      el('span', { class: 'event-meta', text: `+${Date.parse(event.timestamp) - start} ms · #${event.seq} · ${event.eventId.slice(0, 8)}` }),
+    );
+    if (item.children.length > 0) li.append(el('ul', {}, ...item.children.map(render)));
+    return li;
+  };
+  $('#timeline').replaceChildren(...roots.map(render));
+}
+
+async function refreshExecution(executionId) {
+  const [state, log] = await Promise.all([api(`/api/executions/${executionId}`), api(`/api/executions/${executionId}/events`)]);
+  if (view.executionId !== executionId) return true;
+  if (!view.synced) {
+    // After a reload (or a link), show the execution's workflow in the picker.
+    view.synced = true;
+    if ($('#workflow-select').value !== state.workflowId && workflows.some((w) => w.id === state.workflowId)) {
+      $('#workflow-select').value = state.workflowId;
+      renderWorkflow();
+    }
+  }
+  renderState(state);
+  renderTimeline(log.events);
+  return (state.status === 'completed' || state.status === 'failed') && state.pendingEvents === 0;
+}
+
+function showExecution(executionId) {
+  clearTimeout(view.poll);
+  view.source?.close();
+  view = { executionId, poll: undefined, source: undefined, synced: false };
+  $('#execution-panel').hidden = false;
+  $('#execution-id').textContent = executionId;
+  $('#timeline').replaceChildren();
+  $('#nodes tbody').replaceChildren();
+  view.source = openTokenStream(executionId);
+  const poll = async () => {
+    let done = false;
+    try {
+      done = await refreshExecution(executionId);
+    } catch (err) {
+      $('#execution-duration').textContent = err.message;
+    }
+    if (!done && view.executionId === executionId) view.poll = setTimeout(poll, POLL_MS);
+  };
+  void poll();
+}
+
+function route() {
+  const match = /^#\/executions\/([A-Za-z0-9_-]{1,128})$/.exec(location.hash);
+  if (match) showExecution(match[1]);
+}
+
+async function main() {
+  void refreshHealth();
+  setInterval(refreshHealth, 5000);
+  renderRecent();
+  const { workflows: list } = await api('/api/workflows');
+  workflows = list;
+  $('#workflow-select').replaceChildren(...workflows.map((w) => el('option', { value: w.id, text: w.name })));
+  $('#workflow-select').addEventListener('change', renderWorkflow);
+  $('#start-form').addEventListener('submit', startExecution);
+  renderWorkflow();
+  window.addEventListener('hashchange', route);
+  route();
+  document.body.dataset.ready = 'true';
+}
+
+void main();

@@ -1,0 +1,105 @@
+/**
+ * The gateway: the platform's HTTP API and web console (fastify), on the bus through one
+ * client. It publishes `workflow.execution.requested`, reads execution state from the
+ * EXECUTIONS KV bucket, execution events from the EVENTS stream (by correlationId) and token
+ * streams from TOKENS (as Server-Sent Events). It consumes no event.
+ */
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { NatsClient } from '@multi-agent/nats-client';
+import { counter, ExecutionStore, histogram } from '@multi-agent/service-kit';
+import type { StopService, WorkflowDefinition } from '@multi-agent/service-kit';
+import Fastify from 'fastify';
+import type { FastifyError } from 'fastify';
+import type { GatewayContext } from './context.js';
+import { HttpError } from './http-error.js';
+import { registerConsoleRoutes } from './routes/console.js';
+import { registerExecutionRoutes } from './routes/executions.js';
+import { registerOpsRoutes } from './routes/ops.js';
+import { registerTokenRoutes } from './routes/tokens.js';
+import { registerWorkflowRoutes } from './routes/workflows.js';
+
+/** Options of {@link startGateway}. */
+export interface GatewayOptions {
+  /** The workflows that can be started, by ID. */
+  workflows: Map<string, WorkflowDefinition>;
+  /** Port to listen on; 0 picks a free one (default 3000). */
+  port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Directory of the console's static files (default: the package's `public/`). */
+  publicDir?: string;
+  /** Most messages one events request looks at (default 100 000). */
+  eventScanLimit?: number;
+  /** SSE keep-alive interval (ms, default 15 000). */
+  sseHeartbeatMs?: number;
+  /** Token-stream silence after which SSE checks whether the execution ended (ms, default 30 000). */
+  tokenIdleMs?: number;
+}
+
+/** A running gateway: call it to stop; `url` is where it listens. */
+export type RunningGateway = StopService & { url: string; port: number };
+
+/** The package's `public/` directory. */
+export function defaultPublicDir(): string {
+  return fileURLToPath(new URL('../public', import.meta.url));
+}
+
+/**
+ * Starts the gateway on a connected client and listens.
+ *
+ * @returns a stop function (closes the HTTP server and its SSE streams; the client stays open)
+ *   carrying the `url` and `port` it listens on
+ */
+export async function startGateway(client: NatsClient, options: GatewayOptions): Promise<RunningGateway> {
+  const ctx: GatewayContext = {
+    client,
+    workflows: options.workflows,
+    store: await ExecutionStore.open(client.jetstream.js, { replicas: client.config.replicas }),
+    eventScanLimit: options.eventScanLimit ?? 100_000,
+    sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
+    tokenIdleMs: options.tokenIdleMs ?? 30_000,
+  };
+  const registry = client.metrics.registry;
+  const requests = counter(registry, 'gateway_http_requests_total', 'HTTP requests, by method, route and status.', ['method', 'route', 'status']);
+  const durations = histogram(registry, 'gateway_http_request_duration_seconds', 'HTTP request time (SSE: until the stream ends).', ['method', 'route']);
+  const sse = counter(registry, 'gateway_sse_connections_total', 'SSE token streams opened (+) and closed (-), by direction.', ['direction']);
+
+  // Unknown body fields are an error, not silently dropped (ajv's default in fastify removes them).
+  const app = Fastify({ logger: false, forceCloseConnections: true, ajv: { customOptions: { removeAdditional: false } } });
+  let ready = false;
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    durations.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if (error instanceof HttpError) return reply.code(error.status).send(error.body());
+    if (error.validation !== undefined) {
+      return reply.code(400).send({ error: 'INVALID_REQUEST', message: error.message });
+    }
+    if (error.statusCode !== undefined && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ error: error.code ?? 'BAD_REQUEST', message: error.message });
+    }
+    client.logger.error({ err: error, url: request.url }, 'request failed');
+    return reply.code(500).send({ error: 'INTERNAL', message: error.message });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` }));
+
+  registerOpsRoutes(app, ctx, () => ready);
+  registerWorkflowRoutes(app, ctx);
+  registerExecutionRoutes(app, ctx);
+  registerTokenRoutes(app, ctx, (delta) => sse.inc({ direction: delta > 0 ? 'opened' : 'closed' }));
+  await registerConsoleRoutes(app, options.publicDir ?? defaultPublicDir());
+
+  await app.listen({ port: options.port ?? 3000, host: options.host ?? '127.0.0.1' });
+  ready = true;
+  const { port } = app.server.address() as AddressInfo;
+  const host = options.host ?? '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const stop = async (): Promise<void> => {
+    ready = false;
+    await app.close();
+  };
+  return Object.assign(stop, { url, port });
+}

@@ -1,0 +1,22 @@
+/** Process entry of the gateway (what `npm start` runs). */
+import { defaultWorkflowsDir, envInt, envString, loadWorkflows, runService } from '@multi-agent/service-kit';
+import { startGateway } from './gateway.js';
+
+await runService({
+  name: 'gateway',
+  // The gateway serves /healthz, /readyz and /metrics on its own port.
+  defaultHealthPort: false,
+  start: async (client, env, logger) => {
+    const dir = envString(env, 'WORKFLOWS_DIR', defaultWorkflowsDir());
+    const workflows = await loadWorkflows(dir);
+    const gateway = await startGateway(client, {
+      workflows,
+      port: envInt(env, 'PORT', 3000, 0, 65535),
+      host: envString(env, 'HOST', '127.0.0.1'),
+      eventScanLimit: envInt(env, 'GATEWAY_EVENT_SCAN_LIMIT', 100_000, 1),
+      tokenIdleMs: envInt(env, 'GATEWAY_TOKEN_IDLE_MS', 30_000, 100),
+    });
+    logger.info({ url: gateway.url, workflows: [...workflows.keys()] }, `web console at ${gateway.url}`);
+    return gateway;
+  },
+});

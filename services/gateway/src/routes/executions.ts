@@ -1,0 +1,137 @@
+/**
+ * Executions: start one (`POST /api/workflows/:workflowId/executions`), read its state
+ * (`GET /api/executions/:id`) and its events (`GET /api/executions/:id/events`).
+ *
+ * Starting writes the first KV record (`requested`) before publishing
+ * `workflow.execution.requested`, so the returned executionId can be read at once; the
+ * orchestration service takes the record from there with compare-and-set.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventSubjects } from '@multi-agent/events';
+import { readEvents, validateWorkflowInput } from '@multi-agent/service-kit';
+import type { ExecutionState, StoredExecution } from '@multi-agent/service-kit';
+import type { FastifyInstance } from 'fastify';
+import { idSchema } from '../context.js';
+import type { GatewayContext } from '../context.js';
+import { HttpError } from '../http-error.js';
+
+/** How far before `requestedAt` the event scan starts: clocks of two hosts may disagree a little. */
+const CLOCK_SKEW_MS = 5000;
+
+/** The state as the API shows it: without the internal outbox. */
+export function publicState(state: ExecutionState): Omit<ExecutionState, 'outbox'> & { pendingEvents: number } {
+  const { outbox, ...rest } = state;
+  return { ...rest, pendingEvents: outbox.length };
+}
+
+/** The stored execution, or a 404. */
+export async function requireExecution(ctx: GatewayContext, executionId: string): Promise<StoredExecution> {
+  const stored = await ctx.store.get(executionId);
+  if (stored === undefined) throw new HttpError(404, 'EXECUTION_NOT_FOUND', `execution "${executionId}" does not exist`);
+  return stored;
+}
+
+/** Registers the execution routes. */
+export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.post<{ Params: { workflowId: string }; Body: { input?: Record<string, unknown>; userId?: string } | undefined }>(
+    '/api/workflows/:workflowId/executions',
+    {
+      // A POST without a body starts the workflow with its default input.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: {
+        params: { type: 'object', properties: { workflowId: idSchema }, required: ['workflowId'] },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            input: { type: 'object' },
+            userId: { type: 'string', minLength: 1, maxLength: 128 },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { workflowId } = request.params;
+      const workflow = ctx.workflows.get(workflowId);
+      if (workflow === undefined) {
+        throw new HttpError(404, 'WORKFLOW_NOT_FOUND', `workflow "${workflowId}" does not exist (available: ${[...ctx.workflows.keys()].join(', ') || 'none'})`);
+      }
+      const check = validateWorkflowInput(workflow, request.body?.input);
+      if (!check.ok) throw new HttpError(400, 'INVALID_INPUT', `invalid input for workflow "${workflowId}": ${check.issues.join('; ')}`, { issues: check.issues });
+      const executionId = randomUUID();
+      const userId = request.body?.userId ?? 'anonymous';
+      const now = new Date().toISOString();
+      await ctx.store.create({
+        executionId,
+        workflowId,
+        userId,
+        correlationId: executionId,
+        status: 'requested',
+        input: check.value,
+        requestedAt: now,
+        nodes: {},
+        outbox: [],
+        version: 1,
+        updatedAt: now,
+      });
+      try {
+        await ctx.client.publish({
+          eventType: EventSubjects.WORKFLOW_EXECUTION_REQUESTED,
+          correlationId: executionId,
+          data: { workflowId, userId, executionId, input: check.value },
+        });
+      } catch (err) {
+        await ctx.store
+          .mutate(executionId, (current) =>
+            current?.status === 'requested'
+              ? { ...current, status: 'failed', error: { message: 'the request could not be published', code: 'PUBLISH_FAILED' }, finishedAt: new Date().toISOString() }
+              : undefined,
+          )
+          .catch(() => undefined);
+        throw new HttpError(503, 'BUS_UNAVAILABLE', `could not publish the execution request: ${(err as Error).message}`);
+      }
+      ctx.client.logger.info({ executionId, workflowId }, 'execution requested');
+      const base = `/api/executions/${executionId}`;
+      return reply.code(202).send({
+        executionId,
+        workflowId,
+        status: 'requested',
+        links: { self: base, events: `${base}/events`, tokens: `${base}/tokens`, console: `/#/executions/${executionId}` },
+      });
+    },
+  );
+
+  app.get<{ Params: { executionId: string } }>(
+    '/api/executions/:executionId',
+    { schema: { params: { type: 'object', properties: { executionId: idSchema }, required: ['executionId'] } } },
+    async (request) => publicState((await requireExecution(ctx, request.params.executionId)).state),
+  );
+
+  app.get<{ Params: { executionId: string } }>(
+    '/api/executions/:executionId/events',
+    { schema: { params: { type: 'object', properties: { executionId: idSchema }, required: ['executionId'] } } },
+    async (request) => {
+      const { state } = await requireExecution(ctx, request.params.executionId);
+      const events = [];
+      for await (const stored of readEvents(ctx.client.jetstream.js, {
+        correlationId: state.correlationId,
+        startTime: new Date(Date.parse(state.requestedAt) - CLOCK_SKEW_MS),
+        maxScan: ctx.eventScanLimit,
+      })) {
+        const { event } = stored;
+        events.push({
+          seq: stored.seq,
+          eventId: event.eventId,
+          eventType: event.eventType,
+          timestamp: event.timestamp.toISOString(),
+          correlationId: event.correlationId,
+          causationId: event.causationId,
+          data: event.data,
+        });
+      }
+      return { executionId: state.executionId, correlationId: state.correlationId, events };
+    },
+  );
+}

@@ -1,0 +1,141 @@
+/**
+ * The web console in a real browser (playwright-core driving Debian's chromium), against the
+ * platform started the way a person starts it: `scripts/start.ts` (npm start), each service
+ * its own process, on a test nats-server.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { NatsServer } from '@multi-agent/testing';
+import { PARAGRAPH } from '@multi-agent/model-service';
+import { freePort } from '../../../scripts/platform/free-port.js';
+import { repoRoot } from '../../../scripts/platform/service-process.js';
+import { waitFor } from '../../shared/test/support/platform.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(tmpdir(), 'multi-agent-console');
+
+let server: NatsServer;
+let platform: ChildProcess;
+let platformExit: Promise<number | null>;
+let output = '';
+let browser: Browser;
+let base: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: install it with apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  server = await NatsServer.start();
+  const port = await freePort();
+  platform = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NATS_URL: server.url, PORT: String(port), NO_COLOR: '1', LOCAL_MODEL_TOKEN_DELAY_MS: '40' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  platformExit = new Promise((resolve) => platform.once('exit', (code) => resolve(code)));
+  platform.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  platform.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = await waitFor(() => /Web console: (http:\/\/\S+)/.exec(output)?.[1], 60_000, `npm start to print the console URL; output so far:\n${output}`);
+  base = url.replace('localhost', '127.0.0.1').replace(/\/$/, '');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  await mkdir(SCREENSHOTS, { recursive: true });
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (platform !== undefined && platform.exitCode === null) platform.kill('SIGKILL');
+  await server?.stop();
+});
+
+async function startFromPage(page: Page, workflowId: string, fill: Record<string, string>): Promise<string> {
+  await page.selectOption('#workflow-select', workflowId);
+  for (const [name, value] of Object.entries(fill)) await page.fill(`#input-${name}`, value);
+  await page.click('#start-button');
+  await page.waitForURL(/#\/executions\/[0-9a-f-]{36}$/);
+  return /#\/executions\/(.+)$/.exec(page.url())![1]!;
+}
+
+it('runs a workflow from the page, streams its tokens live, survives a reload mid-stream, and shows nodes and the event tree', async () => {
+  const page = await browser.newPage();
+  const tokenRequests: string[] = [];
+  page.on('request', (request) => {
+    if (request.url().includes('/tokens')) tokenRequests.push(request.url());
+  });
+  await page.goto(`${base}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await expect.poll(() => page.textContent('#health')).toContain('ready');
+  const executionId = await startFromPage(page, 'research-summary', { topic: 'browser automation' });
+
+  // Mid-stream: some tokens shown, the execution still running.
+  await expect.poll(async () => (await page.textContent('#token-stream'))?.length ?? 0, { timeout: 20_000, interval: 20 }).toBeGreaterThan(40);
+  const seenBeforeReload = Number(await page.getAttribute('#token-stream', 'data-last-seq'));
+  expect(seenBeforeReload).toBeGreaterThan(0);
+  expect(await page.getAttribute('#execution-status', 'data-status')).not.toBe('completed');
+  await page.screenshot({ path: join(SCREENSHOTS, 'streaming.png'), fullPage: true });
+
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForSelector('#execution-status[data-status="completed"]', { timeout: 30_000 });
+  await page.waitForSelector('#token-stream[data-state="complete"]', { timeout: 30_000 });
+  await page.screenshot({ path: join(SCREENSHOTS, 'completed.png'), fullPage: true });
+
+  // The page reopened the stream after the last token it had, not from the start...
+  const resumed = tokenRequests.at(-1)!;
+  const resumedAfter = Number(new URL(resumed).searchParams.get('lastEventId'));
+  expect(resumedAfter).toBeGreaterThanOrEqual(seenBeforeReload);
+  const receivedAfterReload = Number(await page.getAttribute('#token-stream', 'data-received'));
+  // ...and the text is exactly the models' output: no gap, no duplicate.
+  const state = (await (await fetch(`${base}/api/executions/${executionId}`)).json()) as { nodes: Record<string, { output: { text: string } }> };
+  const expected = `${state.nodes.research!.output.text}${PARAGRAPH}${state.nodes.summarise!.output.text}`;
+  expect(await page.textContent('#token-stream')).toBe(expected);
+  const total = Number(await page.getAttribute('#token-stream', 'data-last-seq'));
+  expect(receivedAfterReload).toBe(total - resumedAfter);
+  expect(receivedAfterReload).toBeLessThan(total);
+
+  // Node states and the event timeline (a causation tree under the request).
+  const rows = page.locator('#nodes tbody tr');
+  expect(await rows.count()).toBe(2);
+  for (const [i, nodeId] of ['research', 'summarise'].entries()) {
+    expect(await rows.nth(i).getAttribute('data-node-id')).toBe(nodeId);
+    expect(await rows.nth(i).getAttribute('data-status')).toBe('completed');
+  }
+  expect(await page.textContent('#execution-output')).toBe(state.nodes.summarise!.output.text);
+  const log = (await (await fetch(`${base}/api/executions/${executionId}/events`)).json()) as { events: unknown[] };
+  await expect.poll(() => page.locator('#timeline li').count()).toBe(log.events.length);
+  expect(await page.$$('#timeline > li')).toHaveLength(1);
+  expect(await page.$('#timeline > li[data-event-type="workflow.execution.requested"] li[data-event-type="execution.completed"]')).not.toBeNull();
+  await page.close();
+}, 90_000);
+
+it('shows a failing tool: the node, the execution and the reason', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await startFromPage(page, 'split-bill', { people: '0' });
+  await page.waitForSelector('#execution-status[data-status="failed"]', { timeout: 30_000 });
+  expect(await page.textContent('#execution-output')).toBe('DIVISION_BY_ZERO in node share: division by zero in "round(120 * (1 + 10 / 100) / 0, 2)"');
+  expect(await page.getAttribute('#nodes tr[data-node-id="share"]', 'data-status')).toBe('failed');
+  expect(await page.getAttribute('#nodes tr[data-node-id="message"]', 'data-status')).toBe('skipped');
+  expect(await page.textContent('#nodes tr[data-node-id="share"] td.detail')).toContain('DIVISION_BY_ZERO');
+  await page.screenshot({ path: join(SCREENSHOTS, 'failed.png'), fullPage: true });
+  await page.close();
+}, 60_000);
+
+it('shuts the platform down gracefully on Ctrl-C', async () => {
+  platform.kill('SIGINT');
+  const code = await Promise.race([platformExit, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 30_000))]);
+  expect(code).toBe(0);
+  for (const service of ['gateway', 'orchestration', 'agent', 'tool', 'model']) {
+    expect(output).toMatch(new RegExp(`\\[${service}\\]\\s+\\S+ INFO  stopped`));
+  }
+  expect(output).toContain('[start]');
+  expect(output.trimEnd().endsWith('stopped')).toBe(true);
+}, 40_000);

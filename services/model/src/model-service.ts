@@ -1,0 +1,125 @@
+/**
+ * The model service on the bus:
+ * - consumes `model.inference.requested` (durable, shared by replicas), streams the generated
+ *   tokens with `publishStream` on `model.token.stream.<executionId>` and publishes
+ *   `model.inference.completed` (full text, token count) or `model.inference.failed`;
+ * - consumes `execution.*` and completes the execution's token stream (`isComplete`) when
+ *   the execution completes, fails or is cancelled, so readers of the stream know it ended.
+ */
+import { EventSubjects, subjects } from '@multi-agent/events';
+import type { DomainEvent, ErrorInfo, ModelInferenceRequestedEvent } from '@multi-agent/events';
+import type { NatsClient, Subscription } from '@multi-agent/nats-client';
+import { counter, histogram, stableEventId } from '@multi-agent/service-kit';
+import type { StopService } from '@multi-agent/service-kit';
+import { ExecutionStreams } from './execution-streams.js';
+import { LocalModelProvider } from './providers/local.js';
+import { ModelProviderError } from './providers/provider.js';
+import type { ModelProvider } from './providers/provider.js';
+
+/** Options of {@link startModelService}. */
+export interface ModelServiceOptions {
+  /** Default: the deterministic local provider. */
+  provider?: ModelProvider;
+  /** Inferences at once (default 8). */
+  concurrency?: number;
+}
+
+/** Streamed between two inferences of one execution (it is not part of either text). */
+export const PARAGRAPH = '\n\n';
+
+const ENDING_EVENTS = new Set<string>([EventSubjects.EXECUTION_COMPLETED, EventSubjects.EXECUTION_FAILED, EventSubjects.EXECUTION_CANCELLED]);
+
+function errorInfo(err: unknown): ErrorInfo {
+  if (err instanceof ModelProviderError) return { message: err.message, code: err.code };
+  return { message: err instanceof Error ? err.message : String(err), code: 'MODEL_ERROR' };
+}
+
+/**
+ * Starts the model service on a connected client.
+ *
+ * @returns a function that stops its subscriptions (the client stays open)
+ */
+export async function startModelService(client: NatsClient, options: ModelServiceOptions = {}): Promise<StopService> {
+  const provider = options.provider ?? new LocalModelProvider();
+  const streams = new ExecutionStreams();
+  const registry = client.metrics.registry;
+  const inferences = counter(registry, 'model_inferences_total', 'Inferences, by provider and outcome.', ['provider', 'outcome']);
+  const tokens = counter(registry, 'model_tokens_total', 'Tokens generated, by provider.', ['provider']);
+  const seconds = histogram(registry, 'model_inference_duration_seconds', 'Inference time, including waiting for the execution stream.', ['provider']);
+  const subscriptions: Subscription[] = [];
+
+  subscriptions.push(
+    await client.subscribe<ModelInferenceRequestedEvent>(
+      EventSubjects.MODEL_INFERENCE_REQUESTED,
+      async (event, ctx) => {
+        const { executionId, nodeId, prompt, maxTokens, temperature } = event.data;
+        const model = event.data.model ?? provider.defaultModel;
+        const subject = subjects.tokenStream(executionId);
+        const started = performance.now();
+        try {
+          const result = await streams.exclusive(executionId, async () => {
+            let text = '';
+            let count = 0;
+            const request = { prompt, model, signal: ctx.signal, ...(maxTokens === undefined ? {} : { maxTokens }), ...(temperature === undefined ? {} : { temperature }) };
+            const streaming = event.data.stream !== false;
+            let first = true;
+            for await (const token of provider.stream(request)) {
+              text += token;
+              count += 1;
+              if (!streaming || streams.isClosed(executionId)) continue;
+              if (first && streams.markStreaming(executionId)) await client.publishStream(subject, PARAGRAPH, false);
+              first = false;
+              await client.publishStream(subject, token, false);
+            }
+            return { text, count };
+          });
+          tokens.inc({ provider: provider.name }, result.count);
+          await ctx.publish({
+            eventId: stableEventId(event.eventId, 'inference-completed'),
+            eventType: EventSubjects.MODEL_INFERENCE_COMPLETED,
+            data: { executionId, ...(nodeId === undefined ? {} : { nodeId }), text: result.text, tokenCount: result.count, model },
+          });
+          inferences.inc({ provider: provider.name, outcome: 'completed' });
+        } catch (err) {
+          const retryable = err instanceof ModelProviderError ? err.retryable : !ctx.signal.aborted;
+          if (retryable && ctx.attempt < ctx.maxAttempts) {
+            inferences.inc({ provider: provider.name, outcome: 'retried' });
+            throw err;
+          }
+          ctx.logger.warn({ err, executionId, nodeId }, 'inference failed');
+          await ctx.publish({
+            eventId: stableEventId(event.eventId, 'inference-failed'),
+            eventType: EventSubjects.MODEL_INFERENCE_FAILED,
+            data: { executionId, ...(nodeId === undefined ? {} : { nodeId }), model, error: errorInfo(err) },
+          });
+          inferences.inc({ provider: provider.name, outcome: 'failed' });
+        } finally {
+          seconds.observe({ provider: provider.name }, (performance.now() - started) / 1000);
+        }
+      },
+      undefined,
+      { concurrency: options.concurrency ?? 8 },
+    ),
+  );
+
+  subscriptions.push(
+    await client.subscribe<DomainEvent<string, { executionId?: string }>>(
+      'execution.*',
+      async (event) => {
+        const executionId = event.data.executionId;
+        if (!ENDING_EVENTS.has(event.eventType) || executionId === undefined) return;
+        await streams.exclusive(executionId, async () => {
+          if (streams.close(executionId)) await client.publishStream(subjects.tokenStream(executionId), '', true);
+        });
+      },
+      // Only executions that end from now on: a first start must not complete the streams of
+      // every execution in the stream's history.
+      undefined,
+      { deliverPolicy: 'new', concurrency: 16 },
+    ),
+  );
+
+  return async () => {
+    await Promise.all(subscriptions.map((s) => s.stop()));
+  };
+}

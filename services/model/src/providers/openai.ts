@@ -1,0 +1,111 @@
+/**
+ * The OpenAI-compatible provider: `POST {baseUrl}/chat/completions` with `stream: true`, read
+ * as Server-Sent Events (`data: {"choices":[{"delta":{"content":"..."}}]}` ... `data: [DONE]`).
+ * Works with any server that speaks that dialect (OpenAI, vLLM, llama.cpp, Ollama's /v1...).
+ */
+import type { InferenceRequest, ModelProvider } from './provider.js';
+import { ModelProviderError } from './provider.js';
+
+/** Options of {@link OpenAiCompatibleProvider}. */
+export interface OpenAiProviderOptions {
+  /** API root, e.g. `https://api.openai.com/v1` (`MODEL_BASE_URL`). */
+  baseUrl: string;
+  /** Bearer token (`MODEL_API_KEY`); omitted when absent. */
+  apiKey?: string;
+  /** Default model (`MODEL_NAME`). */
+  model: string;
+  /** Whole-request limit (ms). Default 120 000. */
+  timeoutMs?: number;
+}
+
+interface ChunkBody {
+  choices?: { delta?: { content?: string | null }; text?: string; finish_reason?: string | null }[];
+  error?: { message?: string; code?: string | number };
+}
+
+/** Splits an SSE byte stream into the `data:` payloads of its events. */
+export async function* sseData(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const flushEvent = function* (block: string): Generator<string> {
+    const data = block
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith('data:'))
+      .map((line) => line.slice(5).replace(/^ /, ''));
+    if (data.length > 0) yield data.join('\n');
+  };
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let end = buffer.search(/\r?\n\r?\n/); end !== -1; end = buffer.search(/\r?\n\r?\n/)) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, '');
+      yield* flushEvent(block);
+    }
+  }
+  buffer += decoder.decode();
+  if (buffer.trim() !== '') yield* flushEvent(buffer);
+}
+
+/** Streams chat completions from an OpenAI-compatible HTTP API. */
+export class OpenAiCompatibleProvider implements ModelProvider {
+  readonly name = 'openai';
+  readonly defaultModel: string;
+
+  constructor(private readonly options: OpenAiProviderOptions) {
+    this.defaultModel = options.model;
+  }
+
+  async *stream(request: InferenceRequest): AsyncIterable<string> {
+    const url = `${this.options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 120_000);
+    const signal = request.signal === undefined ? timeout : AbortSignal.any([request.signal, timeout]);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          ...(this.options.apiKey === undefined ? {} : { authorization: `Bearer ${this.options.apiKey}` }),
+        },
+        body: JSON.stringify({
+          model: request.model ?? this.defaultModel,
+          messages: [{ role: 'user', content: request.prompt }],
+          stream: true,
+          ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
+          ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+        }),
+        signal,
+      });
+    } catch (err) {
+      throw new ModelProviderError('MODEL_UNREACHABLE', `cannot reach ${url}: ${(err as Error).message}`, true, { cause: err });
+    }
+    if (!response.ok || response.body === null) {
+      const text = (await response.text().catch(() => '')).slice(0, 300);
+      const retryable = response.status === 429 || response.status >= 500;
+      throw new ModelProviderError('MODEL_HTTP_ERROR', `${url} answered HTTP ${response.status}${text === '' ? '' : `: ${text}`}`, retryable, {
+        status: response.status,
+      });
+    }
+    try {
+      for await (const data of sseData(response.body)) {
+        if (data.trim() === '[DONE]') return;
+        let body: ChunkBody;
+        try {
+          body = JSON.parse(data) as ChunkBody;
+        } catch {
+          throw new ModelProviderError('MODEL_BAD_STREAM', `unreadable stream chunk from ${url}: ${data.slice(0, 100)}`, false);
+        }
+        if (body.error !== undefined) {
+          throw new ModelProviderError('MODEL_STREAM_ERROR', body.error.message ?? 'the model reported an error mid-stream', false);
+        }
+        const choice = body.choices?.[0];
+        const content = choice?.delta?.content ?? choice?.text;
+        if (typeof content === 'string' && content !== '') yield content;
+      }
+    } catch (err) {
+      if (err instanceof ModelProviderError) throw err;
+      throw new ModelProviderError('MODEL_STREAM_INTERRUPTED', `the stream from ${url} broke off: ${(err as Error).message}`, true, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * `@multi-agent/orchestration-service`: runs workflow DAGs over the bus, with execution state
+ * in a JetStream KV bucket changed only by compare-and-set.
+ *
+ * @packageDocumentation
+ */
+export { startOrchestration } from './orchestration.js';
+export type { OrchestrationOptions } from './orchestration.js';
+export { expireNodes, nextDeadline, settleNode, startExecution } from './transitions.js';
+export type { NodeOutcome, StartRequest, TransitionContext } from './transitions.js';
+export { OutboxPublisher } from './outbox.js';
+export { Sweeper } from './sweeper.js';
+export type { SweeperOptions } from './sweeper.js';

@@ -1,0 +1,286 @@
+/**
+ * The execution state machine, as pure functions: (current state, what happened) -> next state,
+ * or `undefined` when nothing changes (a duplicate or late event). Each transition appends the
+ * events it decides to the state's outbox, with deterministic eventIds, so deciding and
+ * recording "what to publish" is one compare-and-set write; publishing happens after.
+ *
+ * Pure, so the store can re-run a decision on fresh state after losing a CAS race.
+ */
+import { EventSubjects } from '@multi-agent/events';
+import type { ErrorInfo } from '@multi-agent/events';
+import { renderValue, stableEventId, TemplateError, validateWorkflowInput } from '@multi-agent/service-kit';
+import type {
+  AgentSpec,
+  ExecutionState,
+  NodeInput,
+  NodeState,
+  OutboxEntry,
+  WorkflowDefinition,
+  WorkflowNode,
+} from '@multi-agent/service-kit';
+
+/** What every transition needs besides the state. */
+export interface TransitionContext {
+  now: Date;
+  /** Timeout of a node that declares none (ms). */
+  defaultNodeTimeoutMs: number;
+}
+
+/** The request that starts an execution. */
+export interface StartRequest {
+  eventId: string;
+  correlationId?: string;
+  timestamp: Date;
+  data: { workflowId: string; userId: string; executionId: string; input?: Record<string, unknown> };
+}
+
+/** How a node ended, as reported by the agent or tool service. */
+export type NodeOutcome =
+  | { ok: true; output: unknown; eventId: string; causationId?: string }
+  | { ok: false; error: ErrorInfo; eventId: string; causationId?: string };
+
+function clone(state: ExecutionState, now: Date): ExecutionState {
+  const next = structuredClone(state);
+  next.version += 1;
+  next.updatedAt = now.toISOString();
+  return next;
+}
+
+function emit(state: ExecutionState, eventType: string, kind: string, data: Record<string, unknown>, causationId: string | undefined, ...idParts: (string | number)[]): void {
+  const entry: OutboxEntry = {
+    eventId: stableEventId(state.executionId, kind, ...idParts),
+    eventType,
+    data,
+    ...(causationId === undefined ? {} : { causationId }),
+  };
+  state.outbox.push(entry);
+}
+
+function spec(state: ExecutionState, nodeId: string): WorkflowNode {
+  const node = state.workflow?.nodes.find((n) => n.id === nodeId);
+  if (node === undefined) throw new Error(`execution ${state.executionId}: node "${nodeId}" is not in its workflow`);
+  return node;
+}
+
+function nodeInput(state: ExecutionState, node: WorkflowNode): NodeInput {
+  const parents: Record<string, unknown> = {};
+  for (const dep of node.dependsOn ?? []) parents[dep] = state.nodes[dep]?.output;
+  return { input: state.input, parents };
+}
+
+function agentSpec(node: Extract<WorkflowNode, { type: 'agent' }>): AgentSpec {
+  return {
+    prompt: node.prompt,
+    ...(node.model === undefined ? {} : { model: node.model }),
+    ...(node.maxTokens === undefined ? {} : { maxTokens: node.maxTokens }),
+    ...(node.temperature === undefined ? {} : { temperature: node.temperature }),
+    ...(node.tools === undefined ? {} : { tools: node.tools }),
+  };
+}
+
+/** The execution's output: the `output` node's, the only leaf's, or an object of every leaf's. */
+function executionOutput(state: ExecutionState): unknown {
+  const workflow = state.workflow!;
+  if (workflow.output !== undefined) return state.nodes[workflow.output]?.output;
+  const needed = new Set(workflow.nodes.flatMap((n) => n.dependsOn ?? []));
+  const leaves = workflow.nodes.filter((n) => !needed.has(n.id));
+  if (leaves.length === 1) return state.nodes[leaves[0]!.id]?.output;
+  return Object.fromEntries(leaves.map((n) => [n.id, state.nodes[n.id]?.output]));
+}
+
+function failExecution(state: ExecutionState, error: ErrorInfo & { nodeId?: string }, causationId: string | undefined, now: Date): void {
+  state.status = 'failed';
+  state.error = error;
+  state.finishedAt = now.toISOString();
+  if (state.startedAt !== undefined) state.durationMs = now.getTime() - Date.parse(state.startedAt);
+  for (const node of Object.values(state.nodes)) {
+    if (node.status === 'pending' || node.status === 'running') {
+      node.status = 'skipped';
+      node.error = { message: error.nodeId === undefined ? 'not run: the execution failed' : `not run: node "${error.nodeId}" failed`, code: 'SKIPPED' };
+    }
+  }
+  emit(
+    state,
+    EventSubjects.EXECUTION_FAILED,
+    'execution-failed',
+    {
+      executionId: state.executionId,
+      workflowId: state.workflowId,
+      ...(error.nodeId === undefined ? {} : { nodeId: error.nodeId }),
+      error: { message: error.message, ...(error.code === undefined ? {} : { code: error.code }) },
+    },
+    causationId,
+  );
+}
+
+function failNode(state: ExecutionState, node: NodeState, error: ErrorInfo, causationId: string | undefined, now: Date, settledBy?: string): void {
+  node.status = 'failed';
+  node.error = error;
+  node.finishedAt = now.toISOString();
+  if (settledBy !== undefined) node.settledByEventId = settledBy;
+  emit(state, EventSubjects.EXECUTION_NODE_FAILED, 'node-failed', { executionId: state.executionId, nodeId: node.id, error }, causationId, node.id, node.attempt);
+  failExecution(state, { ...error, nodeId: node.id }, causationId, now);
+}
+
+/** Starts a node: records it running and emits `execution.node.started` + the agent/tool request. */
+function dispatch(state: ExecutionState, node: NodeState, ctx: TransitionContext, causationId: string | undefined): void {
+  const definition = spec(state, node.id);
+  const input = nodeInput(state, definition);
+  node.attempt += 1;
+  node.status = 'running';
+  node.startedAt = ctx.now.toISOString();
+  node.deadlineAt = new Date(ctx.now.getTime() + (definition.timeoutMs ?? ctx.defaultNodeTimeoutMs)).toISOString();
+  node.input = input;
+  node.dispatchEventId = stableEventId(state.executionId, 'dispatch', node.id, node.attempt);
+  emit(
+    state,
+    EventSubjects.EXECUTION_NODE_STARTED,
+    'node-started',
+    { executionId: state.executionId, nodeId: node.id, nodeType: node.type, input },
+    causationId,
+    node.id,
+    node.attempt,
+  );
+  let request: Pick<OutboxEntry, 'eventType' | 'data'>;
+  if (definition.type === 'agent') {
+    request = {
+      eventType: EventSubjects.AGENT_EXECUTION_REQUESTED,
+      data: { agentId: definition.agent, executionId: state.executionId, nodeId: node.id, input, agent: agentSpec(definition) },
+    };
+  } else {
+    let params: unknown;
+    try {
+      params = renderValue(definition.params ?? {}, input);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      failNode(state, node, { message: `cannot fill the parameters of tool "${definition.tool}": ${err.message}`, code: err.code }, causationId, ctx.now);
+      return;
+    }
+    request = {
+      eventType: EventSubjects.TOOL_EXECUTION_REQUESTED,
+      data: { executionId: state.executionId, nodeId: node.id, toolId: definition.tool, input: params },
+    };
+  }
+  state.outbox.push({ eventId: node.dispatchEventId, ...request, ...(causationId === undefined ? {} : { causationId }) });
+}
+
+/** Dispatches every pending node whose parents all completed. */
+function dispatchReady(state: ExecutionState, ctx: TransitionContext, causationId: string | undefined): void {
+  for (const node of Object.values(state.nodes)) {
+    if (state.status !== 'running') return;
+    if (node.status !== 'pending') continue;
+    if (node.dependsOn.every((dep) => state.nodes[dep]?.status === 'completed')) dispatch(state, node, ctx, causationId);
+  }
+}
+
+/**
+ * `workflow.execution.requested`: creates the running execution (or fails it for an unknown
+ * workflow or invalid input) and dispatches the root nodes. A no-op once it has started.
+ */
+export function startExecution(
+  current: ExecutionState | undefined,
+  request: StartRequest,
+  workflow: WorkflowDefinition | undefined,
+  ctx: TransitionContext,
+): ExecutionState | undefined {
+  if (current !== undefined && current.status !== 'requested') return undefined;
+  const { data } = request;
+  const now = ctx.now.toISOString();
+  const state: ExecutionState =
+    current === undefined
+      ? {
+          executionId: data.executionId,
+          workflowId: data.workflowId,
+          userId: data.userId,
+          correlationId: request.correlationId ?? request.eventId,
+          status: 'requested',
+          input: data.input ?? {},
+          requestedAt: request.timestamp.toISOString(),
+          nodes: {},
+          outbox: [],
+          version: 0,
+          updatedAt: now,
+        }
+      : clone(current, ctx.now);
+  if (current === undefined) state.version = 1;
+  state.startedAt = now;
+  if (workflow === undefined) {
+    failExecution(state, { message: `unknown workflow "${data.workflowId}"`, code: 'UNKNOWN_WORKFLOW' }, request.eventId, ctx.now);
+    return state;
+  }
+  const input = validateWorkflowInput(workflow, state.input);
+  if (!input.ok) {
+    failExecution(state, { message: `invalid input: ${input.issues.join('; ')}`, code: 'INVALID_INPUT' }, request.eventId, ctx.now);
+    return state;
+  }
+  state.input = input.value;
+  state.workflow = workflow;
+  state.status = 'running';
+  for (const node of workflow.nodes) {
+    state.nodes[node.id] = { id: node.id, type: node.type, status: 'pending', dependsOn: node.dependsOn ?? [], attempt: 0 };
+  }
+  emit(state, EventSubjects.EXECUTION_STARTED, 'execution-started', { executionId: state.executionId, workflowId: state.workflowId, userId: state.userId }, request.eventId);
+  dispatchReady(state, ctx, request.eventId);
+  return state;
+}
+
+/**
+ * An agent or tool reported how a node ended. Ignored (no-op) unless the node is running and
+ * the report answers its current dispatch: a duplicate, a late answer after a timeout, or an
+ * answer to an older attempt changes nothing.
+ */
+export function settleNode(current: ExecutionState | undefined, nodeId: string, outcome: NodeOutcome, ctx: TransitionContext): ExecutionState | undefined {
+  if (current === undefined || current.status !== 'running') return undefined;
+  const existing = current.nodes[nodeId];
+  if (existing === undefined || existing.status !== 'running') return undefined;
+  if (outcome.causationId !== undefined && existing.dispatchEventId !== undefined && outcome.causationId !== existing.dispatchEventId) return undefined;
+  const state = clone(current, ctx.now);
+  const node = state.nodes[nodeId]!;
+  if (!outcome.ok) {
+    failNode(state, node, outcome.error, outcome.eventId, ctx.now, outcome.eventId);
+    return state;
+  }
+  node.status = 'completed';
+  node.output = outcome.output;
+  node.finishedAt = ctx.now.toISOString();
+  node.settledByEventId = outcome.eventId;
+  emit(state, EventSubjects.EXECUTION_NODE_COMPLETED, 'node-completed', { executionId: state.executionId, nodeId, output: outcome.output }, outcome.eventId, nodeId, node.attempt);
+  if (Object.values(state.nodes).every((n) => n.status === 'completed')) {
+    state.status = 'completed';
+    state.output = executionOutput(state);
+    state.finishedAt = ctx.now.toISOString();
+    state.durationMs = ctx.now.getTime() - Date.parse(state.startedAt ?? state.requestedAt);
+    emit(
+      state,
+      EventSubjects.EXECUTION_COMPLETED,
+      'execution-completed',
+      { executionId: state.executionId, workflowId: state.workflowId, output: state.output, durationMs: state.durationMs },
+      outcome.eventId,
+    );
+    return state;
+  }
+  dispatchReady(state, ctx, outcome.eventId);
+  return state;
+}
+
+/** Fails the first running node past its deadline with `NODE_TIMEOUT` (and so the execution). */
+export function expireNodes(current: ExecutionState | undefined, ctx: TransitionContext): ExecutionState | undefined {
+  if (current === undefined || current.status !== 'running') return undefined;
+  const expired = Object.values(current.nodes).find(
+    (n) => n.status === 'running' && n.deadlineAt !== undefined && Date.parse(n.deadlineAt) <= ctx.now.getTime(),
+  );
+  if (expired === undefined) return undefined;
+  const state = clone(current, ctx.now);
+  const node = state.nodes[expired.id]!;
+  const allowed = Date.parse(node.deadlineAt!) - Date.parse(node.startedAt ?? node.deadlineAt!);
+  failNode(state, node, { message: `node "${node.id}" did not finish within ${allowed} ms`, code: 'NODE_TIMEOUT' }, node.dispatchEventId, ctx.now);
+  return state;
+}
+
+/** The earliest deadline of a running node, or undefined. */
+export function nextDeadline(state: ExecutionState): number | undefined {
+  const deadlines = Object.values(state.nodes)
+    .filter((n) => n.status === 'running' && n.deadlineAt !== undefined)
+    .map((n) => Date.parse(n.deadlineAt!));
+  return deadlines.length === 0 ? undefined : Math.min(...deadlines);
+}

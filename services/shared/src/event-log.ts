@@ -1,0 +1,92 @@
+/**
+ * Reading stored events back from the EVENTS stream with an ordered (ephemeral, flow-controlled)
+ * consumer: from a stream sequence or a point in time, optionally keeping only the events whose
+ * `correlation-id` / `causation-id` header matches. Headers are checked before a body is
+ * decoded, so skipping other executions' events is cheap.
+ */
+import { decodeEvent, EventHeaders } from '@multi-agent/events';
+import type { DomainEvent } from '@multi-agent/events';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
+
+/** Name of the stream of platform events. */
+export const EVENTS_STREAM = 'EVENTS';
+
+/** A stored event and where it is. */
+export interface StoredEvent {
+  seq: number;
+  subject: string;
+  event: DomainEvent;
+}
+
+/** Options of {@link readEvents}. */
+export interface ReadEventsOptions {
+  /** Default `EVENTS`. */
+  stream?: string;
+  /** Subject filter (wildcards allowed); default every subject of the stream. */
+  filterSubject?: string;
+  /** Start at this stream sequence... */
+  startSeq?: number;
+  /** ...or at this time (ignored when `startSeq` is set); default the first message. */
+  startTime?: Date;
+  /** Keep only events whose `correlation-id` header is this. */
+  correlationId?: string;
+  /** Keep only events whose `causation-id` header is this. */
+  causationId?: string;
+  /** Keep reading new events as they arrive; default false: stop once caught up with the stream. */
+  follow?: boolean;
+  /** Stops reading (the iteration just ends). */
+  signal?: AbortSignal;
+  /** Stop after this many messages were looked at (a bound for callers that serve HTTP). */
+  maxScan?: number;
+}
+
+/**
+ * Yields the stored events that match, in stream order.
+ * Undecodable messages are skipped: this is a reader, not a consumer that must settle them.
+ */
+export async function* readEvents(js: JetStreamClient, options: ReadEventsOptions = {}): AsyncGenerator<StoredEvent> {
+  const stream = options.stream ?? EVENTS_STREAM;
+  const position =
+    options.startSeq !== undefined
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, options.startSeq) }
+      : options.startTime !== undefined
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: options.startTime.toISOString() }
+        : { deliver_policy: DeliverPolicy.All };
+  const consumer = await js.consumers.get(stream, {
+    ...position,
+    ...(options.filterSubject === undefined ? {} : { filter_subjects: options.filterSubject }),
+  });
+  if (options.follow !== true) {
+    const info = await consumer.info();
+    if (info.num_pending === 0) return;
+  }
+  const messages = await consumer.consume({ max_messages: 512 });
+  const stop = (): void => void messages.stop();
+  if (options.signal?.aborted === true) return;
+  options.signal?.addEventListener('abort', stop, { once: true });
+  let scanned = 0;
+  try {
+    for await (const msg of messages) {
+      scanned += 1;
+      const header = (name: string): string | undefined => msg.headers?.get(name) || undefined;
+      const wanted =
+        (options.correlationId === undefined || header(EventHeaders.CORRELATION_ID) === options.correlationId) &&
+        (options.causationId === undefined || header(EventHeaders.CAUSATION_ID) === options.causationId);
+      if (wanted) {
+        let event: DomainEvent | undefined;
+        try {
+          event = decodeEvent(msg.data);
+        } catch {
+          event = undefined;
+        }
+        if (event !== undefined) yield { seq: msg.seq, subject: msg.subject, event };
+      }
+      if (options.follow !== true && msg.info.pending === 0) return;
+      if (options.maxScan !== undefined && scanned >= options.maxScan) return;
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    messages.stop();
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The `EXECUTIONS` KV bucket: one JSON record per execution, changed only by compare-and-set
+ * (`kv.create` for the first record, `kv.update(key, value, revision)` after). Two writers that
+ * read the same revision cannot both win: the loser re-reads and re-decides, so two
+ * orchestration replicas never advance the same node twice.
+ */
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
+import type { ExecutionState } from './state.js';
+
+/** Name of the bucket holding execution state. */
+export const EXECUTIONS_BUCKET = 'EXECUTIONS';
+
+/** A record and the KV revision it was read at (the CAS token). */
+export interface StoredExecution {
+  state: ExecutionState;
+  revision: number;
+}
+
+/** Options of {@link ExecutionStore.open}. */
+export interface ExecutionStoreOptions {
+  bucket?: string;
+  /** How long a record lives (bucket-level TTL, ms). Default 7 days, like the EVENTS stream. */
+  ttlMs?: number;
+  replicas?: number;
+  /** CAS attempts before `mutate` gives up (default 50). */
+  maxAttempts?: number;
+}
+
+/** `create` found a record already. */
+export class ExecutionExistsError extends Error {
+  readonly code = 'EXECUTION_EXISTS';
+  constructor(readonly executionId: string) {
+    super(`execution "${executionId}" already exists`);
+    this.name = 'ExecutionExistsError';
+  }
+}
+
+/** `mutate` lost the compare-and-set race too many times in a row. */
+export class ExecutionContentionError extends Error {
+  readonly code = 'EXECUTION_CONTENTION';
+  constructor(readonly executionId: string, attempts: number) {
+    super(`execution "${executionId}": ${attempts} compare-and-set attempts in a row lost to other writers`);
+    this.name = 'ExecutionContentionError';
+  }
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function isConflict(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) {
+    return err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown;
+  }
+  return /wrong last sequence/i.test(String(err));
+}
+
+function decode(entry: KvEntry | null): StoredExecution | undefined {
+  if (entry === null || entry.operation !== 'PUT') return undefined;
+  return { state: entry.json<ExecutionState>(), revision: entry.revision };
+}
+
+/** The execution records of the platform. */
+export class ExecutionStore {
+  private constructor(
+    /** The underlying bucket (for watching). */
+    readonly kv: KV,
+    private readonly maxAttempts: number,
+  ) {}
+
+  /** Opens the bucket, creating it when missing. */
+  static async open(js: JetStreamClient, options: ExecutionStoreOptions = {}): Promise<ExecutionStore> {
+    const kv = await new Kvm(js).create(options.bucket ?? EXECUTIONS_BUCKET, {
+      history: 5,
+      ttl: options.ttlMs ?? 7 * DAY_MS,
+      replicas: options.replicas ?? 1,
+    });
+    return new ExecutionStore(kv, options.maxAttempts ?? 50);
+  }
+
+  /** The current record, or undefined. */
+  async get(executionId: string): Promise<StoredExecution | undefined> {
+    return decode(await this.kv.get(executionId));
+  }
+
+  /**
+   * Stores the first record of an execution.
+   *
+   * @throws ExecutionExistsError when a record exists already
+   */
+  async create(state: ExecutionState): Promise<StoredExecution> {
+    try {
+      const revision = await this.kv.create(state.executionId, JSON.stringify(state));
+      return { state, revision };
+    } catch (err) {
+      if (isConflict(err)) throw new ExecutionExistsError(state.executionId);
+      throw err;
+    }
+  }
+
+  /**
+   * Read-decide-write with compare-and-set, retried on conflict. `decide` gets the current
+   * state (undefined when there is none) and returns the next state, or undefined to leave it
+   * as it is. It may run several times, so it must be pure.
+   *
+   * @returns the stored record after the call and whether this call changed it
+   * @throws ExecutionContentionError after `maxAttempts` lost races
+   */
+  async mutate(
+    executionId: string,
+    decide: (current: ExecutionState | undefined) => ExecutionState | undefined,
+  ): Promise<{ stored: StoredExecution | undefined; changed: boolean }> {
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const current = await this.get(executionId);
+      const next = decide(current?.state);
+      if (next === undefined) return { stored: current, changed: false };
+      try {
+        const value = JSON.stringify(next);
+        const revision =
+          current === undefined ? await this.kv.create(executionId, value) : await this.kv.update(executionId, value, current.revision);
+        return { stored: { state: next, revision }, changed: true };
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        // Someone else wrote first: back off a little (jittered) and decide again on fresh state.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 5)));
+      }
+    }
+    throw new ExecutionContentionError(executionId, this.maxAttempts);
+  }
+}

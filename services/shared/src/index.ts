@@ -1,0 +1,21 @@
+/**
+ * `@multi-agent/service-kit`: what the platform services share. Workflow definitions (schema,
+ * validation, loading) and `{{ }}` templates, the execution state record and its KV store,
+ * the tool request/reply protocol, deterministic event IDs, env parsing, the ops HTTP server
+ * and the process runner of `services/<name>/src/main.ts`.
+ *
+ * @packageDocumentation
+ */
+export * from './env.js';
+export * from './stable-id.js';
+export * from './template.js';
+export * from './workflow/schema.js';
+export * from './workflow/validate.js';
+export * from './workflow/loader.js';
+export * from './execution/state.js';
+export * from './execution/store.js';
+export * from './tool-call.js';
+export * from './event-log.js';
+export * from './metrics.js';
+export * from './ops-server.js';
+export * from './run-service.js';

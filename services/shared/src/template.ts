@@ -1,0 +1,107 @@
+/**
+ * The `{{ path }}` templates of workflow nodes: agent prompts and tool parameters are filled
+ * from the node input (`input.*` = workflow input, `parents.<nodeId>.*` = parent outputs,
+ * `tools.<name>.*` = an agent's tool results). No code runs in a template: a path is looked
+ * up, nothing else, and a missing value is an error rather than an empty string, so a typo
+ * fails the node loudly instead of sending the model a half-empty prompt.
+ */
+
+/** A template could not be rendered (or parsed). `code` is `TEMPLATE`. */
+export class TemplateError extends Error {
+  readonly code = 'TEMPLATE';
+  /** The path that failed, when one did. */
+  readonly path: string | undefined;
+  constructor(message: string, path?: string) {
+    super(message);
+    this.name = 'TemplateError';
+    this.path = path;
+  }
+}
+
+const EXPRESSION = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const WHOLE_EXPRESSION = /^\{\{\s*([^{}]*?)\s*\}\}$/;
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/** One step of a path: an object key or an array index. */
+export type PathStep = string | number;
+
+/**
+ * Splits `parents.research.text` or `input.items[0].name` into steps.
+ *
+ * @throws TemplateError for an empty or malformed path
+ */
+export function parsePath(path: string): PathStep[] {
+  const steps: PathStep[] = [];
+  for (const part of path.split('.')) {
+    const match = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
+    const key = match?.[1];
+    if (match === null || key === undefined || !SEGMENT.test(key)) {
+      throw new TemplateError(`invalid template path "${path}": use dot-separated names and [index], e.g. parents.research.text`, path);
+    }
+    steps.push(key);
+    for (const index of (match[2] ?? '').matchAll(/\[(\d+)\]/g)) steps.push(Number(index[1]));
+  }
+  return steps;
+}
+
+/** The paths a template string (or every string inside a value) refers to, in order. */
+export function templateReferences(value: unknown): string[] {
+  if (typeof value === 'string') return [...value.matchAll(EXPRESSION)].map((m) => m[1] ?? '');
+  if (Array.isArray(value)) return value.flatMap(templateReferences);
+  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap(templateReferences);
+  return [];
+}
+
+/**
+ * Looks a path up in `scope`.
+ *
+ * @throws TemplateError when a step is missing
+ */
+export function lookupPath(scope: unknown, path: string): unknown {
+  let current: unknown = scope;
+  for (const step of parsePath(path)) {
+    const container = current as Record<string | number, unknown> | null | undefined;
+    const has =
+      typeof step === 'number'
+        ? Array.isArray(container) && step < container.length
+        : typeof container === 'object' && container !== null && Object.prototype.hasOwnProperty.call(container, step);
+    if (!has) throw new TemplateError(`template value "${path}" is missing (no "${String(step)}")`, path);
+    current = container![step];
+  }
+  return current;
+}
+
+function toText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null || value === undefined) return '';
+  return JSON.stringify(value) ?? '';
+}
+
+/**
+ * Replaces every `{{ path }}` in `template` by the value at that path (objects as JSON).
+ *
+ * @throws TemplateError when a path is malformed or missing
+ */
+export function renderTemplate(template: string, scope: unknown): string {
+  return template.replace(EXPRESSION, (_all, path: string) => toText(lookupPath(scope, path)));
+}
+
+/**
+ * Renders every string inside `value`. A string that is exactly one `{{ path }}` becomes the
+ * value itself (a number stays a number, an object stays an object), so tool parameters keep
+ * their types.
+ *
+ * @throws TemplateError when a path is malformed or missing
+ */
+export function renderValue(value: unknown, scope: unknown): unknown {
+  if (typeof value === 'string') {
+    const whole = WHOLE_EXPRESSION.exec(value);
+    return whole === null ? renderTemplate(value, scope) : lookupPath(scope, whole[1] ?? '');
+  }
+  if (Array.isArray(value)) return value.map((item) => renderValue(item, scope));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, scope)]));
+  }
+  return value;
+}

@@ -1,0 +1,27 @@
+/**
+ * The typed failure of a tool. `code` travels to the caller in `error.code` of the reply (or
+ * of `tool.execution.failed`), so callers branch on a stable code, not on a message.
+ */
+
+/** Error codes the built-in tools use. */
+export type ToolErrorCode =
+  | 'UNKNOWN_TOOL'
+  | 'INVALID_INPUT'
+  | 'INVALID_EXPRESSION'
+  | 'DIVISION_BY_ZERO'
+  | 'MATH_ERROR'
+  | 'INVALID_TIMEZONE'
+  | 'INVALID_PATH'
+  | 'PATH_NOT_FOUND'
+  | 'INVALID_DOCUMENT';
+
+/** A tool rejected its input or could not compute a result. Retrying the same input cannot help. */
+export class ToolError extends Error {
+  constructor(
+    readonly code: ToolErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ToolError';
+  }
+}
