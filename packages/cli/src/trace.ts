@@ -1,13 +1,9 @@
 /**
  * Reconstructs one flow from the EVENTS stream: every event whose `correlationId` (or eventId,
- * for the first one) is the given id, arranged as a causation tree. The scan reads headers
- * only (`correlation-id`, `Nats-Msg-Id`) and fetches the bodies of the matches.
+ * for the first one) is the given id, arranged as a causation tree.
  */
-import { EventHeaders, decodeEvent } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
 import type { NatsClient } from '@multi-agent/nats-client';
-import { StreamNames } from '@multi-agent/nats-client';
-import { DeliverPolicy } from '@nats-io/jetstream';
 
 /** One event of a flow, with the events it caused. */
 export interface TraceNode {
@@ -19,29 +15,8 @@ export interface TraceNode {
 
 /** Every stored event of the flow `correlationId`, in stream order. */
 export async function readFlow(client: NatsClient, correlationId: string): Promise<Omit<TraceNode, 'children'>[]> {
-  const { js, jsm } = client.jetstream;
-  const info = await jsm.streams.info(StreamNames.EVENTS);
-  if (info.state.messages === 0) return [];
-  const consumer = await js.consumers.get(StreamNames.EVENTS, { deliver_policy: DeliverPolicy.All, headers_only: true });
-  const matches: number[] = [];
-  try {
-    for (;;) {
-      const msg = await consumer.next({ expires: 2000 });
-      if (msg === null) break;
-      const h = msg.headers;
-      if (h?.get(EventHeaders.CORRELATION_ID) === correlationId || h?.get(EventHeaders.MSG_ID) === correlationId) {
-        matches.push(msg.seq);
-      }
-      if (msg.info.pending === 0) break;
-    }
-  } finally {
-    await consumer.delete().catch(() => undefined);
-  }
   const flow: Omit<TraceNode, 'children'>[] = [];
-  for (const seq of matches) {
-    const stored = await jsm.streams.getMessage(StreamNames.EVENTS, { seq });
-    if (stored !== null) flow.push({ event: decodeEvent(stored.data), subject: stored.subject, seq });
-  }
+  for await (const stored of client.readEvents({ correlationId })) flow.push(stored);
   return flow;
 }
 

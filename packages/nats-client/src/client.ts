@@ -16,6 +16,8 @@ import { resolveConfig } from './config.js';
 import type { NatsConfig } from './config.js';
 import { CoreSubscription } from './core-subscription.js';
 import { DeadLetterWriter } from './dead-letter.js';
+import { readEvents } from './event-log.js';
+import type { ReadEventsOptions, StoredEvent } from './event-log.js';
 import { DEAD_LETTER_WATCHER, deadLetterWatcher } from './dead-letter-watcher.js';
 import { EventDelivery } from './delivery.js';
 import { ClientClosedError, NotConnectedError } from './errors.js';
@@ -216,6 +218,11 @@ export class NatsClient {
     const subject = executionIdOrSubject.includes('.') ? executionIdOrSubject : subjects.tokenStream(executionIdOrSubject);
     const { js } = this.requireLive();
     return readTokenStream(js, subject, { ...options, idleTimeoutMs: options.idleTimeoutMs ?? this.config.tokenStreamIdleMs }, this.logger);
+  }
+
+  /** Reads stored events back (a flow by correlationId, events caused by one, from a sequence or time). */
+  readEvents(options: ReadEventsOptions = {}): AsyncGenerator<StoredEvent> {
+    return readEvents(this.requireLive().js, options);
   }
 
   /** DLQ inspection and replay. */

@@ -17,6 +17,8 @@ export { KvIdempotencyStore } from './idempotency/kv-store.js';
 export { RedisIdempotencyStore } from './idempotency/redis-store.js';
 export { idempotencyKey } from './idempotency/store.js';
 export type { ClaimResult, IdempotencyStore, Lease } from './idempotency/store.js';
+export { readEvents } from './event-log.js';
+export type { ReadEventsOptions, StoredEvent } from './event-log.js';
 export { DeadLetterReplayer, REPLAY_BUCKET, replayEventId } from './replay.js';
 export type { ReplayResult, StoredDeadLetter } from './replay.js';
 export { DEAD_LETTER_WATCHER } from './dead-letter-watcher.js';

@@ -14,7 +14,6 @@
 import { EventSubjects } from '@multi-agent/events';
 import type { ErrorInfo, ModelInferenceCompletedData, ModelInferenceRequestedData } from '@multi-agent/events';
 import type { HandlerContext, NatsClient } from '@multi-agent/nats-client';
-import { readEvents } from '@multi-agent/service-kit';
 
 /** The model call failed: the model service reported a failure, or no answer came in time. */
 export class ModelCallError extends Error {
@@ -51,7 +50,7 @@ export async function requestInference(
   const published = await ctx.publish({ eventId: options.eventId, eventType: EventSubjects.MODEL_INFERENCE_REQUESTED, data });
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = AbortSignal.any([timeout, ctx.signal]);
-  const answers = readEvents(client.jetstream.js, {
+  const answers = client.readEvents({
     filterSubject: 'model.inference.>',
     // Any answer to this agent run comes after the agent request that started it (and after the
     // model request, whose duplicate publish reports the original's sequence).

@@ -15,7 +15,6 @@ export * from './workflow/loader.js';
 export * from './execution/state.js';
 export * from './execution/store.js';
 export * from './tool-call.js';
-export * from './event-log.js';
 export * from './metrics.js';
 export * from './ops-server.js';
 export * from './run-service.js';

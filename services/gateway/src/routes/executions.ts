@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventSubjects } from '@multi-agent/events';
-import { readEvents, validateWorkflowInput } from '@multi-agent/service-kit';
+import { validateWorkflowInput } from '@multi-agent/service-kit';
 import type { ExecutionState, StoredExecution } from '@multi-agent/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { idSchema } from '../context.js';
@@ -115,7 +115,7 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
     async (request) => {
       const { state } = await requireExecution(ctx, request.params.executionId);
       const events = [];
-      for await (const stored of readEvents(ctx.client.jetstream.js, {
+      for await (const stored of ctx.client.readEvents({
         correlationId: state.correlationId,
         startTime: new Date(Date.parse(state.requestedAt) - CLOCK_SKEW_MS),
         maxScan: ctx.eventScanLimit,

@@ -7,7 +7,7 @@ import { EventSubjects } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
 import { NatsClient } from '@multi-agent/nats-client';
 import type { NatsConfig } from '@multi-agent/nats-client';
-import { ExecutionStore, readEvents } from '@multi-agent/service-kit';
+import { ExecutionStore } from '@multi-agent/service-kit';
 import type { ExecutionState, StopService, WorkflowDefinition } from '@multi-agent/service-kit';
 import { pino } from 'pino';
 
@@ -98,7 +98,7 @@ export async function waitForEnd(store: ExecutionStore, executionId: string, tim
 /** Every stored event of an execution (by correlationId), in stream order. */
 export async function executionEvents(client: NatsClient, correlationId: string): Promise<DomainEvent[]> {
   const events: DomainEvent[] = [];
-  for await (const { event } of readEvents(client.jetstream.js, { correlationId })) events.push(event);
+  for await (const { event } of client.readEvents({ correlationId })) events.push(event);
   return events;
 }
 

@@ -1,16 +1,15 @@
 /**
- * Reading stored events back from the EVENTS stream with an ordered (ephemeral, flow-controlled)
- * consumer: from a stream sequence or a point in time, optionally keeping only the events whose
- * `correlation-id` / `causation-id` header matches. Headers are checked before a body is
- * decoded, so skipping other executions' events is cheap.
+ * Reading stored events back from a stream with an ordered (ephemeral, flow-controlled)
+ * consumer: from a stream sequence or a point in time, optionally keeping only the events of
+ * one flow (`correlation-id` header) or caused by one event (`causation-id` header). Headers are
+ * checked before a body is decoded, so skipping other flows' events is cheap.
  */
 import { decodeEvent, EventHeaders } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { StreamNames } from './topology.js';
 
-/** Name of the stream of platform events. */
-export const EVENTS_STREAM = 'EVENTS';
 
 /** A stored event and where it is. */
 export interface StoredEvent {
@@ -29,7 +28,10 @@ export interface ReadEventsOptions {
   startSeq?: number;
   /** ...or at this time (ignored when `startSeq` is set); default the first message. */
   startTime?: Date;
-  /** Keep only events whose `correlation-id` header is this. */
+  /**
+   * Keep only the events of this flow: those whose `correlation-id` header is this, and the
+   * flow's first event, whose own eventId (`Nats-Msg-Id`) it is.
+   */
   correlationId?: string;
   /** Keep only events whose `causation-id` header is this. */
   causationId?: string;
@@ -46,7 +48,7 @@ export interface ReadEventsOptions {
  * Undecodable messages are skipped: this is a reader, not a consumer that must settle them.
  */
 export async function* readEvents(js: JetStreamClient, options: ReadEventsOptions = {}): AsyncGenerator<StoredEvent> {
-  const stream = options.stream ?? EVENTS_STREAM;
+  const stream = options.stream ?? StreamNames.EVENTS;
   const position =
     options.startSeq !== undefined
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, options.startSeq) }
@@ -71,7 +73,9 @@ export async function* readEvents(js: JetStreamClient, options: ReadEventsOption
       scanned += 1;
       const header = (name: string): string | undefined => msg.headers?.get(name) || undefined;
       const wanted =
-        (options.correlationId === undefined || header(EventHeaders.CORRELATION_ID) === options.correlationId) &&
+        (options.correlationId === undefined ||
+          header(EventHeaders.CORRELATION_ID) === options.correlationId ||
+          header(EventHeaders.MSG_ID) === options.correlationId) &&
         (options.causationId === undefined || header(EventHeaders.CAUSATION_ID) === options.causationId);
       if (wanted) {
         let event: DomainEvent | undefined;
