@@ -48,12 +48,16 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[
 // eslint-disable-next-line no-control-regex -- control characters are exactly what we reject
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
-function isoTimestamp(event: BaseEvent): string {
+function assertValidTimestamp(event: BaseEvent): void {
   const ts: unknown = event.timestamp;
   if (!(ts instanceof Date) || Number.isNaN(ts.getTime())) {
     throw new EncodeError(`Cannot encode event ${String(event.eventId)}: timestamp is not a valid Date`);
   }
-  return ts.toISOString();
+}
+
+function isoTimestamp(event: BaseEvent): string {
+  assertValidTimestamp(event);
+  return event.timestamp.toISOString();
 }
 
 /**
@@ -79,10 +83,11 @@ export function eventToJson(event: BaseEvent): Record<string, unknown> {
  * @throws {@link EncodeError} when the timestamp is not a valid Date or data is not JSON-serialisable
  */
 export function encodeEvent(event: BaseEvent): Uint8Array {
-  const timestamp = isoTimestamp(event);
+  assertValidTimestamp(event);
   let json: string;
   try {
-    json = JSON.stringify({ ...event, timestamp });
+    // A valid Date serialises through Date#toJSON as its ISO-8601 string: no copy of the event needed.
+    json = JSON.stringify(event);
   } catch (cause) {
     throw new EncodeError(`Cannot encode event ${event.eventId}: ${(cause as Error).message}`, { cause });
   }

@@ -57,6 +57,8 @@ function envelopeIsValid(record: Record<string, unknown>): boolean {
 const key = (eventType: string, version: string): string => `${eventType}@${version}`;
 
 const schemas = new Map<string, { eventType: string; version: string; schema: z.ZodType }>();
+const MAX_PATTERN_LOOKUPS = 10_000;
+const patternLookups = new Map<string, z.ZodType | undefined>();
 const builtIn = new Set<string>();
 
 // Subject patterns with a schema: DLQ records are published on dlq.<consumer>, one subject per consumer.
@@ -108,9 +110,15 @@ export function unregisterEventSchema(eventType: string, version: string): boole
  * `dlq.<consumer>` resolve to the DLQ record schema).
  */
 export function getEventSchema(eventType: string, version: string): z.ZodType | undefined {
-  const exact = schemas.get(key(eventType, version));
+  const k = key(eventType, version);
+  const exact = schemas.get(k);
   if (exact !== undefined) return exact.schema;
-  return patternSchemas.find((p) => p.version === version && subjectMatches(p.pattern, eventType))?.schema;
+  // Every publish and receipt asks: remember pattern lookups (mostly "none") per type.
+  if (patternLookups.has(k)) return patternLookups.get(k);
+  if (patternLookups.size >= MAX_PATTERN_LOOKUPS) patternLookups.clear();
+  const schema = patternSchemas.find((p) => p.version === version && subjectMatches(p.pattern, eventType))?.schema;
+  patternLookups.set(k, schema);
+  return schema;
 }
 
 /** Every registered (eventType, version), built-in and application; DLQ appears as `dlq.*`. */

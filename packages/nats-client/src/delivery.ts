@@ -91,17 +91,16 @@ export class EventDelivery {
       return;
     }
     this.firstFailures.delete(msg.info.streamSequence);
-    if (lease === undefined) {
-      this.acks.ack(msg);
-    } else {
+    if (lease !== undefined) {
       this.leases.delete(msg);
+      // Completion is recorded before the ack, so a lost ack only brings a redelivery that
+      // finds the completed key and is skipped: a plain (batched) ack is enough.
       await this.settings.store!.complete(lease).catch((err: unknown) => {
         // The effect happened: ack anyway; only a later duplicate of this eventId could slip through.
         this.deps.logger.error({ err, eventId: event.eventId }, 'idempotency store did not record completion');
       });
-      // Double ack: the server confirms, so a lost ack cannot turn into a redelivery we would not skip.
-      await msg.ackAck().catch(() => false);
     }
+    this.acks.ack(msg);
     this.count('acked');
   };
 
@@ -136,7 +135,7 @@ export class EventDelivery {
           return claim.lease;
         }
         if (claim.status === 'completed') {
-          msg.ack();
+          this.acks.ack(msg);
           this.count('duplicate');
           return null;
         }

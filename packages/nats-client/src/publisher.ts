@@ -42,15 +42,23 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
-/** Fills the envelope fields a caller may leave out. */
+/** Fills the envelope fields a caller may leave out; a complete event is used as it is. */
 export function completeEvent(input: PublishableEvent): DomainEvent {
-  return {
-    ...input,
+  if (input.eventId !== undefined && input.timestamp !== undefined && input.version !== undefined) {
+    return input as DomainEvent;
+  }
+  const event: DomainEvent = {
     eventId: input.eventId ?? randomUUID(),
+    eventType: input.eventType,
     timestamp: input.timestamp ?? new Date(),
     version: input.version ?? '1.0',
     data: input.data,
   };
+  // Lineage and any extra fields (forward compatibility) travel as given.
+  for (const key in input) {
+    if (!(key in event)) (event as unknown as Record<string, unknown>)[key] = (input as unknown as Record<string, unknown>)[key];
+  }
+  return event;
 }
 
 /** Header map for a message: the event's headers plus the active trace context. */
@@ -71,8 +79,12 @@ export interface PublishTarget {
   untilConnected(timeoutMs: number): Promise<boolean>;
 }
 
+const MAX_CACHED_ROUTES = 10_000;
+
 /** Publishes events for one client. */
 export class EventPublisher {
+  private readonly routes = new Map<string, StreamSpec | undefined>();
+
   constructor(
     private readonly target: () => PublishTarget | undefined,
     private readonly config: NatsConfig,
@@ -83,7 +95,8 @@ export class EventPublisher {
   /** Validates, encodes and publishes one event; resolves once JetStream stored it. */
   async publish(input: PublishableEvent): Promise<PublishResult> {
     const event = completeEvent(input);
-    return this.publishTo(event.eventType, event);
+    validateEvent(event); // checks eventType as a publish subject too
+    return this.publishEncoded(event.eventType, event, encodeEvent(event));
   }
 
   /** Validates and publishes a complete event on `subject` (which may differ from its eventType, as for a replay). */
@@ -101,7 +114,7 @@ export class EventPublisher {
     const maxPayload = target.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (payload.length > maxPayload) throw new PayloadTooLargeError(payload.length, maxPayload, subject);
     const h = messageHeaders(event);
-    const stream = streamFor(this.streams, subject);
+    const stream = this.streamOf(subject);
     if (stream === undefined) {
       if (!isCoreSubject(this.config.coreSubjects, subject)) throw new NoStreamError(subject);
       target.nc.publish(subject, payload, { headers: h });
@@ -125,6 +138,15 @@ export class EventPublisher {
         throw mapPublishError(subject, stream.name, err);
       }
     }
+  }
+
+  // Routing is asked on every publish and event subjects are few: remember the answers.
+  private streamOf(subject: string): StreamSpec | undefined {
+    if (this.routes.has(subject)) return this.routes.get(subject);
+    if (this.routes.size >= MAX_CACHED_ROUTES) this.routes.clear();
+    const stream = streamFor(this.streams, subject);
+    this.routes.set(subject, stream);
+    return stream;
   }
 
   private connectedTarget(): PublishTarget | undefined {
