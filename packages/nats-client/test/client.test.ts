@@ -284,6 +284,11 @@ describe('token streaming', () => {
     const subject = subjects.tokenStream(executionId);
     await a.publishStream(subject, 'one ', false);
     await a.publishStream(subject, 'two ', false);
+    // Producer a is gone once its tokens are stored (publishStream does not wait for each ack).
+    await waitFor(async () => {
+      const last = await a.jetstream.jsm.streams.getMessage('TOKENS', { last_by_subj: subject });
+      return last?.json<{ seq: number }>().seq === 2;
+    });
     await b.publishStream(subject, 'three ', false);
     await b.publishStream(subject, '', true);
     const read: string[] = [];
