@@ -10,7 +10,7 @@ export type { IdempotencyStoreKind, NatsConfig } from './config.js';
 export * from './errors.js';
 export type { EventHandler, HandlerContext, SubscribeOptions, Subscription } from './handler.js';
 export type { PublishableEvent, PublishResult } from './publisher.js';
-export type { SubscribeStreamOptions } from './token-stream.js';
+export type { SubscribeStreamOptions } from './token-reader.js';
 export type { TextConnection, TextMsg, TextSubscription } from './text-connection.js';
 export { MemoryIdempotencyStore } from './idempotency/memory-store.js';
 export { KvIdempotencyStore } from './idempotency/kv-store.js';

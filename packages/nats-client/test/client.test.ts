@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsServer } from '@multi-agent/testing';
+import { NatsProxy, NatsServer } from '@multi-agent/testing';
 import { EventSubjects, SubjectTokenError, ValidationError, subjects } from '@multi-agent/events';
 import type { DomainEvent, ExecutionNodeCompletedEvent } from '@multi-agent/events';
 import {
@@ -294,6 +294,39 @@ describe('token streaming', () => {
     const read: string[] = [];
     for await (const t of a.subscribeStream(executionId, { idleTimeoutMs: 2000 })) read.push(`${t.seq}:${t.token}`);
     expect(read).toEqual(['1:one ', '2:two ', '3:three ', '4:']);
+  });
+
+  it('reads a live token whose core delivery was lost back from the stream, in order', async () => {
+    const proxy = await NatsProxy.start({ port: server.port });
+    try {
+      const reader = await client(proxy.url);
+      const producer = await client(server.url);
+      const executionId = uniqueToken('exec');
+      const subject = subjects.tokenStream(executionId);
+      let dropped = 0;
+      // Drop the plain pub/sub copy of token 5 (JetStream deliveries carry a $JS.ACK reply).
+      proxy.onServerOp((op) => {
+        const isCoreCopy = op.subject === subject && !(op.reply ?? '').startsWith('$JS.ACK');
+        if (isCoreCopy && dropped === 0 && op.payload?.toString().includes('"seq":5')) {
+          dropped += 1;
+          return 'drop';
+        }
+        return 'pass';
+      });
+      const seen = new Collector<number>();
+      const reading = (async () => {
+        for await (const t of reader.subscribeStream(executionId, { idleTimeoutMs: 5000 })) seen.push(t.seq);
+      })();
+      for (let i = 1; i <= 4; i++) await producer.publishStream(subject, `t${i}`, false);
+      await seen.waitFor(4); // the reader is live now: its core subscription predates token 5
+      for (let i = 5; i <= 10; i++) await producer.publishStream(subject, `t${i}`, false);
+      await producer.publishStream(subject, '', true);
+      await reading;
+      expect(seen.items).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+      expect(dropped).toBe(1);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('resumes from fromSeq', async () => {

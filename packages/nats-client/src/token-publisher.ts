@@ -1,16 +1,11 @@
 /**
- * Token streaming (DESIGN section 7). `publishStream` writes `{ token, isComplete, seq }` into
- * the TOKENS stream in order without waiting for each ack (a bounded window of acks is in
- * flight; completion waits for all). `subscribeTokenStream` reads a stream from its first token
- * (or `fromSeq`) through an ordered consumer, survives reconnects, ends on completion, and gives
- * up with `StreamIdleError` when the producer goes quiet.
+ * Token streaming, the writing side (DESIGN section 7): `publishStream` writes
+ * `{ token, isComplete, seq }` into the TOKENS stream in order without waiting for each ack (a
+ * bounded window of acks is in flight; completion waits for all).
  */
 import { assertPublishSubject, decodeTokenMessage, encodeTokenMessage } from '@multi-agent/events';
-import type { TokenMessage } from '@multi-agent/events';
-import { DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
-import { NoStreamError, PublishError, StreamIdleError } from './errors.js';
-import type { Logger } from './logger.js';
+import { NoStreamError, PublishError } from './errors.js';
 import { StreamNames, subjectWithin } from './topology.js';
 
 const ACK_WINDOW = 256;
@@ -93,57 +88,3 @@ export class TokenPublisher {
   }
 }
 
-/** Options of `subscribeStream()`. */
-export interface SubscribeStreamOptions {
-  /** Skip tokens before this sequence number (resume after the last one seen, e.g. SSE Last-Event-ID + 1). */
-  fromSeq?: number;
-  /** Give up with `StreamIdleError` after this long without a token (ms). */
-  idleTimeoutMs?: number;
-  /** Stop early. */
-  signal?: AbortSignal;
-}
-
-/** Reads one token stream from the TOKENS stream, in order, ending after the completion message. */
-export async function* readTokenStream(
-  js: JetStreamClient,
-  subject: string,
-  options: Required<Pick<SubscribeStreamOptions, 'idleTimeoutMs'>> & SubscribeStreamOptions,
-  logger: Logger,
-): AsyncGenerator<TokenMessage, void, undefined> {
-  const consumer = await js.consumers.get(StreamNames.TOKENS, {
-    filter_subjects: subject,
-    deliver_policy: DeliverPolicy.All,
-  });
-  const messages = await consumer.consume({ max_messages: 512 });
-  const iterator = messages[Symbol.asyncIterator]();
-  const fromSeq = options.fromSeq ?? 0;
-  let idleTimer: NodeJS.Timeout | undefined;
-  let lastSeq = fromSeq - 1;
-  const onAbort = (): void => messages.stop();
-  options.signal?.addEventListener('abort', onAbort);
-  try {
-    for (;;) {
-      const idle = new Promise<'idle'>((resolve) => (idleTimer = setTimeout(() => resolve('idle'), options.idleTimeoutMs)));
-      const next = await Promise.race([iterator.next(), idle]);
-      clearTimeout(idleTimer);
-      if (next === 'idle') throw new StreamIdleError(subject, options.idleTimeoutMs);
-      if (next.done === true) return;
-      let token: TokenMessage;
-      try {
-        token = decodeTokenMessage(next.value.data);
-      } catch (err) {
-        logger.warn({ err, subject }, 'skipping an undecodable token message');
-        continue;
-      }
-      // A producer that retried may repeat a sequence: yield each one once, in order.
-      if (token.seq <= lastSeq) continue;
-      lastSeq = token.seq;
-      yield token;
-      if (token.isComplete) return;
-    }
-  } finally {
-    clearTimeout(idleTimer);
-    options.signal?.removeEventListener('abort', onAbort);
-    messages.stop();
-  }
-}
