@@ -110,11 +110,16 @@ function requireString(obj: Record<string, unknown>, field: string): string {
  * @throws {@link DecodeError} when it is not an object or an envelope field is missing or invalid
  */
 export function eventFromJson(value: unknown): DomainEvent {
+  return toEvent(value, true);
+}
+
+// `copy` false takes ownership of a freshly parsed object instead of copying it (decodeEvent).
+function toEvent(value: unknown, copy: boolean): DomainEvent {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
     throw new DecodeError(`Not an event envelope: expected a JSON object, got ${kind}`);
   }
-  const obj = { ...(value as Record<string, unknown>) };
+  const obj = copy ? { ...(value as Record<string, unknown>) } : (value as Record<string, unknown>);
   requireString(obj, 'eventId');
   requireString(obj, 'eventType');
   requireString(obj, 'version');
@@ -159,7 +164,7 @@ function parseJson(bytes: Uint8Array | string): unknown {
  *   invalid `eventId`/`eventType`/`version`/`timestamp`
  */
 export function decodeEvent(bytes: Uint8Array | string): DomainEvent {
-  return eventFromJson(parseJson(bytes));
+  return toEvent(parseJson(bytes), false);
 }
 
 /**

@@ -17,7 +17,7 @@ import type { Logger } from './logger.js';
 import type { ClientMetrics } from './metrics.js';
 import type { PublishableEvent, PublishResult } from './publisher.js';
 import { deadLetterReason, isNonRetryable, retryDelay } from './retry.js';
-import { extractTraceContext, withTraceContext } from './tracing.js';
+import { extractTraceContext, tracingEnabled, withTraceContext } from './tracing.js';
 
 /** Settings of one delivery pipeline. */
 export interface DeliverySettings {
@@ -66,31 +66,30 @@ export class EventDelivery {
 
   /** Handles one message and settles it. Never throws. */
   readonly process = async (msg: JsMsg, signal: AbortSignal): Promise<void> => {
-    const attempt = msg.info.deliveryCount;
     let event: DomainEvent;
     try {
       event = decodeEvent(msg.data);
     } catch (err) {
-      await this.fail(msg, err, attempt, undefined);
+      await this.fail(msg, err, undefined);
       return;
     }
     try {
       validateEvent(event);
     } catch (err) {
       // Decoded but invalid: the DLQ record keeps the event itself, not just bytes.
-      await this.fail(msg, err, attempt, event);
+      await this.fail(msg, err, event);
       return;
     }
     const lease = await this.claim(msg, event, signal);
     if (lease === null) return;
     try {
-      await this.runHandler(event, msg, attempt, signal);
+      await this.runHandler(event, msg, signal);
     } catch (err) {
       if (lease !== undefined) await this.releaseLease(msg, lease);
-      await this.fail(msg, err, attempt, event);
+      await this.fail(msg, err, event);
       return;
     }
-    this.firstFailures.delete(msg.info.streamSequence);
+    if (this.firstFailures.size > 0) this.firstFailures.delete(msg.info.streamSequence);
     if (lease !== undefined) {
       this.leases.delete(msg);
       // Completion is recorded before the ack, so a lost ack only brings a redelivery that
@@ -161,23 +160,27 @@ export class EventDelivery {
     });
   }
 
-  private async runHandler(event: DomainEvent, msg: JsMsg, attempt: number, signal: AbortSignal): Promise<void> {
+  private async runHandler(event: DomainEvent, msg: JsMsg, signal: AbortSignal): Promise<void> {
     const { handlerTimeoutMs } = this.settings;
     const timeout = handlerTimeoutMs > 0 ? new AbortController() : undefined;
     const ctx: HandlerContext = {
       subject: msg.subject,
-      attempt,
+      // Parsed from the reply subject on first use: most handlers never ask.
+      get attempt() {
+        return msg.info.deliveryCount;
+      },
       maxAttempts: this.settings.maxAttempts,
       stream: this.settings.stream,
-      streamSequence: msg.info.streamSequence,
+      get streamSequence() {
+        return msg.info.streamSequence;
+      },
       consumer: this.settings.consumer,
       signal: timeout === undefined ? signal : AbortSignal.any([signal, timeout.signal]),
       publish: (next) => this.deps.publishCausedBy(next, event),
       logger: this.deps.logger,
     };
-    const trace = extractTraceContext((name) => msg.headers?.get(name) || undefined);
     const started = performance.now();
-    const running = Promise.resolve().then(() => withTraceContext(trace, () => this.handler(event, ctx)));
+    const running = this.invoke(event, ctx, msg);
     try {
       if (timeout === undefined) {
         await running;
@@ -203,7 +206,16 @@ export class EventDelivery {
     }
   }
 
-  private async fail(msg: JsMsg, err: unknown, attempt: number, event: DomainEvent | undefined): Promise<void> {
+  /** Calls the handler inside the publisher's trace context (when tracing is set up at all). */
+  private async invoke(event: DomainEvent, ctx: HandlerContext, msg: JsMsg): Promise<unknown> {
+    // Without a registered propagator there is nothing to extract, and parsing headers costs.
+    if (!tracingEnabled()) return this.handler(event, ctx);
+    const trace = extractTraceContext((name) => msg.headers?.get(name) || undefined);
+    return withTraceContext(trace, () => this.handler(event, ctx));
+  }
+
+  private async fail(msg: JsMsg, err: unknown, event: DomainEvent | undefined): Promise<void> {
+    const attempt = msg.info.deliveryCount;
     const seq = msg.info.streamSequence;
     const now = new Date();
     const first = this.firstFailures.get(seq) ?? now;

@@ -5,6 +5,11 @@
 import { context, propagation } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 
+/** True when an OpenTelemetry propagator is registered (the default no-op one has no fields). */
+export function tracingEnabled(): boolean {
+  return propagation.fields().length > 0;
+}
+
 /** Adds `traceparent`/`tracestate` of the active context to a header map. */
 export function injectTraceContext(carrier: Record<string, string>): void {
   propagation.inject(context.active(), carrier);
