@@ -35,16 +35,25 @@ export class CoreSubscription implements Subscription {
   readonly kind = 'core' as const;
   private readonly sub: NatsSubscription;
   private readonly running = new Set<Promise<void>>();
+  // Messages beyond `concurrency` wait here (core NATS has no server-side backlog to leave them in).
+  private readonly backlog: Msg[] = [];
   private readonly abort = new AbortController();
-  private readonly loop: Promise<void>;
 
   constructor(
     private readonly handler: EventHandler<DomainEvent>,
     private readonly settings: CoreSubscriptionSettings,
     private readonly deps: CoreSubscriptionDeps,
   ) {
-    this.sub = deps.nc.subscribe(settings.subject, { queue: settings.queue });
-    this.loop = this.consume();
+    // Dispatching from the callback starts every message of one socket read in the same turn,
+    // so their replies leave in one write.
+    this.sub = deps.nc.subscribe(settings.subject, {
+      queue: settings.queue,
+      callback: (err, msg) => {
+        if (err !== null) deps.logger.error({ err, subject: settings.subject }, 'core subscription failed');
+        else if (this.running.size < settings.concurrency) this.start(msg);
+        else this.backlog.push(msg);
+      },
+    });
   }
 
   get subject(): string {
@@ -55,25 +64,28 @@ export class CoreSubscription implements Subscription {
     return this.settings.queue ?? '(broadcast)';
   }
 
+  /** Stops taking messages and waits (bounded) for the ones already received. */
   async stop(): Promise<void> {
     this.sub.unsubscribe();
-    await this.loop;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.settings.stopTimeoutMs)));
-    const drained = Promise.all(this.running).then(() => false);
-    if (await Promise.race([drained, timedOut])) {
-      this.deps.logger.warn({ subject: this.subject, inFlight: this.running.size }, 'stop timed out with handlers still running');
+    const deadline = Date.now() + this.settings.stopTimeoutMs;
+    while (this.running.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([...this.running, new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))]);
+      clearTimeout(timer);
+    }
+    if (this.running.size > 0) {
+      this.deps.logger.warn({ subject: this.subject, inFlight: this.running.size + this.backlog.length }, 'stop timed out with handlers still running');
       this.abort.abort(new Error('subscription stopped'));
     }
-    clearTimeout(timer);
   }
 
-  private async consume(): Promise<void> {
-    for await (const msg of this.sub) {
-      if (this.running.size >= this.settings.concurrency) await Promise.race(this.running);
-      const task = this.handle(msg).finally(() => this.running.delete(task));
-      this.running.add(task);
-    }
+  private start(msg: Msg): void {
+    const task = this.handle(msg).finally(() => {
+      this.running.delete(task);
+      const next = this.backlog.shift();
+      if (next !== undefined) this.start(next);
+    });
+    this.running.add(task);
   }
 
   private async handle(msg: Msg): Promise<void> {
