@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EventSubjects } from '@multi-agent/events';
-import type { DomainEvent } from '@multi-agent/events';
 import type { NatsClient } from '@multi-agent/nats-client';
 import type { ExecutionStore } from '@multi-agent/service-kit';
 import { NatsServer } from '@multi-agent/testing';
-import { connectService, executionEvents, openStore, requestExecution, waitFor, waitForEnd } from '../../shared/test/support/platform.js';
+import { connectService, eventsOfType, executionEvents, openStore, requestExecution, waitFor, waitForEnd } from '../../shared/test/support/platform.js';
 import { ServiceProcesses } from '../../shared/test/support/processes.js';
 
 let server: NatsServer;
@@ -32,10 +31,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function byType(events: DomainEvent[], type: string, nodeId?: string): DomainEvent[] {
-  return events.filter((e) => e.eventType === type && (nodeId === undefined || (e.data as { nodeId?: string }).nodeId === nodeId));
-}
-
 async function orchestrationMetric(trigger: string): Promise<number> {
   const text = await (await fetch(`${processes.url('orchestration')}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`orchestration_transitions_total{trigger="${trigger}"`));
@@ -48,18 +43,18 @@ it('an agent killed mid-node and restarted completes the workflow exactly once',
   // Wait until the agent is inside the research node and the model is streaming its answer.
   await waitFor(async () => {
     const events = await executionEvents(observer, executionId);
-    return byType(events, EventSubjects.MODEL_INFERENCE_REQUESTED, 'research').length === 1;
+    return eventsOfType(events, EventSubjects.MODEL_INFERENCE_REQUESTED, 'research').length === 1;
   }, 20_000, 'the research inference to start');
   let streamed = 0;
   for await (const _token of observer.subscribeStream(executionId, { idleTimeoutMs: 10_000 })) {
     if (++streamed === 5) break;
   }
   const before = await executionEvents(observer, executionId);
-  expect(byType(before, EventSubjects.AGENT_EXECUTION_COMPLETED)).toHaveLength(0);
+  expect(eventsOfType(before, EventSubjects.AGENT_EXECUTION_COMPLETED)).toHaveLength(0);
   await processes.kill('agent');
 
   // The model finishes while no agent runs; the node must not advance without one.
-  await waitFor(async () => byType(await executionEvents(observer, executionId), EventSubjects.MODEL_INFERENCE_COMPLETED, 'research').length === 1, 20_000);
+  await waitFor(async () => eventsOfType(await executionEvents(observer, executionId), EventSubjects.MODEL_INFERENCE_COMPLETED, 'research').length === 1, 20_000);
   expect((await store.get(executionId))!.state.nodes.research!.status).toBe('running');
 
   await processes.start('agent');
@@ -70,16 +65,16 @@ it('an agent killed mid-node and restarted completes the workflow exactly once',
   // Exactly one completion per node on the bus: the restarted agent found the model's answer
   // instead of asking again, and re-published its events under the same IDs.
   for (const nodeId of ['research', 'summarise']) {
-    expect(byType(events, EventSubjects.AGENT_EXECUTION_COMPLETED, nodeId)).toHaveLength(1);
-    expect(byType(events, EventSubjects.MODEL_INFERENCE_REQUESTED, nodeId)).toHaveLength(1);
-    expect(byType(events, EventSubjects.MODEL_INFERENCE_COMPLETED, nodeId)).toHaveLength(1);
-    expect(byType(events, EventSubjects.EXECUTION_NODE_COMPLETED, nodeId)).toHaveLength(1);
+    expect(eventsOfType(events, EventSubjects.AGENT_EXECUTION_COMPLETED, nodeId)).toHaveLength(1);
+    expect(eventsOfType(events, EventSubjects.MODEL_INFERENCE_REQUESTED, nodeId)).toHaveLength(1);
+    expect(eventsOfType(events, EventSubjects.MODEL_INFERENCE_COMPLETED, nodeId)).toHaveLength(1);
+    expect(eventsOfType(events, EventSubjects.EXECUTION_NODE_COMPLETED, nodeId)).toHaveLength(1);
   }
-  expect(byType(events, EventSubjects.EXECUTION_COMPLETED)).toHaveLength(1);
-  const research = byType(events, EventSubjects.AGENT_EXECUTION_COMPLETED, 'research')[0]!;
+  expect(eventsOfType(events, EventSubjects.EXECUTION_COMPLETED)).toHaveLength(1);
+  const research = eventsOfType(events, EventSubjects.AGENT_EXECUTION_COMPLETED, 'research')[0]!;
   expect(state.nodes.research!.settledByEventId).toBe(research.eventId);
   expect((research.data as { output: { text: string } }).output.text).toBe(
-    (byType(events, EventSubjects.MODEL_INFERENCE_COMPLETED, 'research')[0]!.data as { text: string }).text,
+    (eventsOfType(events, EventSubjects.MODEL_INFERENCE_COMPLETED, 'research')[0]!.data as { text: string }).text,
   );
   // And exactly one state change per agent completion in the orchestration.
   expect(await orchestrationMetric(EventSubjects.AGENT_EXECUTION_COMPLETED)).toBe(2);

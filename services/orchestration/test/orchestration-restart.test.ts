@@ -4,7 +4,7 @@ import type { DomainEvent } from '@multi-agent/events';
 import type { NatsClient } from '@multi-agent/nats-client';
 import type { ExecutionStore } from '@multi-agent/service-kit';
 import { NatsServer } from '@multi-agent/testing';
-import { connectService, executionEvents, openStore, requestExecution, waitFor, waitForEnd } from '../../shared/test/support/platform.js';
+import { connectService, eventsOfType, executionEvents, openStore, requestExecution, waitFor, waitForEnd } from '../../shared/test/support/platform.js';
 import { ServiceProcesses } from '../../shared/test/support/processes.js';
 
 let server: NatsServer;
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 function count(events: DomainEvent[], type: string, nodeId?: string): number {
-  return events.filter((e) => e.eventType === type && (nodeId === undefined || (e.data as { nodeId?: string }).nodeId === nodeId)).length;
+  return eventsOfType(events, type, nodeId).length;
 }
 
 it('an orchestration killed mid-workflow resumes the execution after restart', async () => {

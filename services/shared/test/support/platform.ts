@@ -10,6 +10,7 @@ import type { NatsConfig } from '@multi-agent/nats-client';
 import { ExecutionStore } from '@multi-agent/service-kit';
 import type { ExecutionState, StopService, WorkflowDefinition } from '@multi-agent/service-kit';
 import { pino } from 'pino';
+import { waitFor as pollUntil } from '@multi-agent/testing';
 
 /** Quiet unless TEST_LOG=debug (or info, warn...). */
 export const testLogger = pino({ level: process.env.TEST_LOG ?? 'silent' });
@@ -25,22 +26,9 @@ export async function connectService(url: string, service: string, config: Parti
   return client;
 }
 
-/** Polls `check` until it returns a truthy value, failing after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== null && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+/** Polls `check` until it returns a truthy value (15 s default: services take a moment to start). */
+export function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = 'condition'): Promise<NonNullable<T>> {
+  return pollUntil(check, timeoutMs, what);
 }
 
 /** Something started that must be stopped. */
@@ -100,6 +88,11 @@ export async function executionEvents(client: NatsClient, correlationId: string)
   const events: DomainEvent[] = [];
   for await (const { event } of client.readEvents({ correlationId })) events.push(event);
   return events;
+}
+
+/** The events of one type (and node, when given). */
+export function eventsOfType(events: DomainEvent[], type: string, nodeId?: string): DomainEvent[] {
+  return events.filter((e) => e.eventType === type && (nodeId === undefined || (e.data as { nodeId?: string }).nodeId === nodeId));
 }
 
 /** Opens the EXECUTIONS store on `client`. */
