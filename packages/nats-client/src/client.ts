@@ -193,7 +193,7 @@ export class NatsClient {
         { nc: live.nc, publishCausedBy: (e, cause) => this.publishCausedBy(e, cause), logger: this.logger, metrics: this.metrics },
       );
     } else {
-      subscription = await this.subscribeStream_(stream, subject, run, durableName, options, concurrency, stopTimeoutMs);
+      subscription = await this.subscribeJetStream(stream, subject, run, durableName, options, concurrency, stopTimeoutMs);
     }
     this.subscriptions.add(subscription);
     return subscription;
@@ -396,7 +396,7 @@ export class NatsClient {
     await this.watcher.start();
   }
 
-  private async subscribeStream_(
+  private async subscribeJetStream(
     stream: StreamSpec,
     subject: string,
     handler: EventHandler<DomainEvent>,
