@@ -196,6 +196,12 @@ export class NatsClient {
       subscription = await this.subscribeJetStream(stream, subject, run, durableName, options, concurrency, stopTimeoutMs);
     }
     this.subscriptions.add(subscription);
+    // A subscription the caller stops leaves health() and is not stopped again by close().
+    const stop = subscription.stop.bind(subscription);
+    subscription.stop = async () => {
+      this.subscriptions.delete(subscription);
+      await stop();
+    };
     return subscription;
   }
 

@@ -155,6 +155,23 @@ describe('publish and subscribe', () => {
     expect((await c.jetstream.jsm.consumers.info('EVENTS', info.name)).num_redelivered).toBe(0);
   });
 
+  it('drops a subscription the caller stopped from health(), and stops taking its events', async () => {
+    const ns = uniqueToken();
+    const c = await client(server.url);
+    const got = new Collector<DomainEvent>();
+    const sub = await c.subscribe(`vector.${ns}.*`, (e) => got.push(e));
+    expect(c.health().subscriptions.map((s) => s.subject)).toContain(`vector.${ns}.*`);
+    await sub.stop();
+    expect(c.health().subscriptions.map((s) => s.subject)).not.toContain(`vector.${ns}.*`);
+    await c.publish(testEvent(`vector.${ns}.after-stop`));
+    const info = await waitFor(async () => {
+      const i = await c.jetstream.jsm.consumers.info('EVENTS', sub.consumer);
+      return i.num_pending === 1 ? i : undefined;
+    });
+    expect(info.num_ack_pending).toBe(0);
+    expect(got.items).toHaveLength(0);
+  });
+
   it('fills correlationId and causationId in ctx.publish', async () => {
     const ns = uniqueToken();
     const c = await client(server.url);
