@@ -63,11 +63,9 @@ export class JetStreamSubscription implements Subscription {
   readonly kind: 'durable' | 'ephemeral';
   private consumerName: string;
   private pullConsumer: Consumer | undefined;
-  private readonly fetches = new Set<ConsumerMessages>();
+  private fetching: ConsumerMessages | undefined;
   private readonly held = new Set<JsMsg>();
-  // Messages asked for by open fetches and not received yet: held + requested never exceeds concurrency.
-  private requested = 0;
-  private waiters: (() => void)[] = [];
+  private readonly slotWaiters: (() => void)[] = [];
   private readonly abort = new AbortController();
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -100,9 +98,7 @@ export class JetStreamSubscription implements Subscription {
     const period = Math.max(250, Math.floor(this.spec.ackWaitMs / 3));
     this.heartbeat = setInterval(() => this.keepAlive(), period);
     this.heartbeat.unref();
-    // Two fetch loops overlap a pull's round trip with handling the previous batch.
-    const loops = this.spec.concurrency >= 4 ? 2 : 1;
-    this.loopDone = Promise.all(Array.from({ length: loops }, () => this.fetchLoop())).then(() => undefined);
+    this.loopDone = this.fetchLoop();
   }
 
   /** Messages held right now (being handled). */
@@ -114,8 +110,8 @@ export class JetStreamSubscription implements Subscription {
     if (this.stopping) return this.loopDone;
     this.stopping = true;
     this.wakeBackoff?.();
-    this.notify();
-    for (const fetch of this.fetches) fetch.stop();
+    for (const wake of this.slotWaiters.splice(0)) wake();
+    this.fetching?.stop();
     await this.loopDone;
     const drained = await this.waitForIdle(this.options.stopTimeoutMs);
     if (!drained) {
@@ -169,25 +165,20 @@ export class JetStreamSubscription implements Subscription {
 
   private async fetchLoop(): Promise<void> {
     let errorBackoff = 100;
-    // With two loops, each waits for half the slots, so a batch is worth its round trip.
-    const minBatch = this.spec.concurrency >= 4 ? Math.ceil(this.spec.concurrency / 2) : 1;
     while (!this.stopping) {
-      await this.waitForCapacity(minBatch);
+      await this.waitForSlot();
       if (this.stopping) break;
-      const want = this.capacity();
-      this.requested += want;
-      let received = 0;
-      let fetch: ConsumerMessages | undefined;
       try {
         if (this.pullConsumer === undefined) await this.ensureConsumer();
-        fetch = await this.pullConsumer!.fetch({ max_messages: want, expires: FETCH_EXPIRES_MS });
-        this.fetches.add(fetch);
+        const free = this.spec.concurrency - this.held.size;
+        this.fetching = await this.pullConsumer!.fetch({ max_messages: free, expires: FETCH_EXPIRES_MS });
         // stop() may have run while the fetch was being set up: do not wait for it to expire.
-        if (this.stopping) fetch.stop();
-        for await (const msg of fetch) {
-          received += 1;
-          this.requested -= 1;
-          this.dispatch(msg);
+        if (this.stopping) this.fetching.stop();
+        for await (const msg of this.fetching) {
+          // Arrived after stop() began: hand it back at once instead of starting a handler
+          // whose ack might not leave before the connection closes.
+          if (this.stopping) msg.nak();
+          else this.dispatch(msg);
         }
         errorBackoff = 100;
       } catch (err) {
@@ -197,9 +188,7 @@ export class JetStreamSubscription implements Subscription {
         await this.sleep(errorBackoff);
         errorBackoff = Math.min(errorBackoff * 2, MAX_ERROR_BACKOFF_MS);
       } finally {
-        this.requested -= want - received;
-        if (fetch !== undefined) this.fetches.delete(fetch);
-        this.notify();
+        this.fetching = undefined;
       }
     }
   }
@@ -213,7 +202,7 @@ export class JetStreamSubscription implements Subscription {
       })
       .finally(() => {
         this.held.delete(msg);
-        this.notify();
+        this.slotWaiters.shift()?.();
       });
   }
 
@@ -224,24 +213,9 @@ export class JetStreamSubscription implements Subscription {
     }
   }
 
-  /** Slots neither held nor asked for by an open fetch. */
-  private capacity(): number {
-    return this.spec.concurrency - this.held.size - this.requested;
-  }
-
-  /** Wakes everything waiting for a slot or for the handlers to finish; each checks again. */
-  private notify(): void {
-    if (this.waiters.length === 0) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  private async waitForCapacity(min: number): Promise<void> {
-    // Asking for less than min only when nothing else is open avoids a stall at the end of a backlog.
-    while (!this.stopping && this.capacity() < (this.requested === 0 ? 1 : min)) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
+  private waitForSlot(): Promise<void> {
+    if (this.held.size < this.spec.concurrency) return Promise.resolve();
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
   }
 
   private async waitForIdle(timeoutMs: number): Promise<boolean> {
@@ -251,7 +225,7 @@ export class JetStreamSubscription implements Subscription {
       if (remaining <= 0) return false;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining);
-        this.waiters.push(() => {
+        this.slotWaiters.push(() => {
           clearTimeout(timer);
           resolve();
         });
