@@ -6,7 +6,9 @@
  */
 import { JetStreamUnavailableError } from './errors.js';
 
-const RETRYABLE = /timeout|no responders|503|jetstream not (enabled|available)|leader|temporarily unavailable/i;
+// "already in use/exists": instances starting together race to create the same stream, bucket
+// or durable; the next attempt finds what the winner created.
+const RETRYABLE = /timeout|no responders|503|jetstream not (enabled|available)|leader|temporarily unavailable|already (in use|exists)/i;
 
 /** True for failures that a later attempt may not have. */
 export function isTransientApiError(err: unknown): boolean {

@@ -64,11 +64,17 @@ export async function ensureStreams(jsm: JetStreamManager, specs: readonly Strea
       }),
     );
     if (info === undefined) {
-      try {
-        await withApiRetry(`create stream ${spec.name}`, timeoutMs, () => jsm.streams.add(toConfig(spec)));
-      } catch (err) {
+      const created = await withApiRetry(`create stream ${spec.name}`, timeoutMs, () =>
+        jsm.streams.add(toConfig(spec)).then(
+          () => true,
+          (err: unknown) => {
+            if (/already in use|already exists/i.test(String(err))) return false;
+            throw err;
+          },
+        ),
+      );
+      if (!created) {
         // Another instance created it meanwhile: reconcile against what it made.
-        if (!/already in use|already exists/i.test(String(err))) throw err;
         results.push(...(await ensureStreams(jsm, [spec], timeoutMs)));
         continue;
       }
