@@ -2,33 +2,27 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EventSubjects } from '@multi-agent/events';
 import type { NatsClient } from '@multi-agent/nats-client';
 import type { ExecutionStore } from '@multi-agent/service-kit';
-import { NatsServer } from '@multi-agent/testing';
-import { connectService, eventsOfType, executionEvents, openStore, requestExecution, waitFor, waitForEnd } from '../../shared/test/support/platform.js';
-import { ServiceProcesses } from '../../shared/test/support/processes.js';
+import { eventsOfType, executionEvents, requestExecution, waitFor, waitForEnd } from '../../shared/test/support/platform.js';
+import { startBackend } from '../../shared/test/support/processes.js';
+import type { Backend, ServiceProcesses } from '../../shared/test/support/processes.js';
 
-let server: NatsServer;
+let backend: Backend;
 let observer: NatsClient;
 let store: ExecutionStore;
 let processes: ServiceProcesses;
 
 beforeAll(async () => {
-  server = await NatsServer.start();
-  processes = new ServiceProcesses({
-    natsUrl: server.url,
+  backend = await startBackend({
     // Slow enough tokens that the kill lands mid-inference; a short ack wait so the killed
     // agent's delivery comes back quickly.
     env: { LOCAL_MODEL_TOKEN_DELAY_MS: '25' },
     envFor: { agent: { NATS_ACK_WAIT_MS: '2000' } },
   });
-  await Promise.all(['tool', 'model', 'agent', 'orchestration'].map((name) => processes.start(name)));
-  observer = await connectService(server.url, 'observer');
-  store = await openStore(observer);
+  ({ observer, store, processes } = backend);
 }, 60_000);
 
 afterAll(async () => {
-  await observer?.close();
-  await processes?.stopAll();
-  await server?.stop();
+  await backend?.stop();
 });
 
 async function orchestrationMetric(trigger: string): Promise<number> {

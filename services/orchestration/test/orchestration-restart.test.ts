@@ -3,27 +3,22 @@ import { EventSubjects } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
 import type { NatsClient } from '@multi-agent/nats-client';
 import type { ExecutionStore } from '@multi-agent/service-kit';
-import { NatsServer } from '@multi-agent/testing';
-import { connectService, eventsOfType, executionEvents, openStore, requestExecution, waitFor, waitForEnd } from '../../shared/test/support/platform.js';
-import { ServiceProcesses } from '../../shared/test/support/processes.js';
+import { eventsOfType, executionEvents, requestExecution, waitFor, waitForEnd } from '../../shared/test/support/platform.js';
+import { startBackend } from '../../shared/test/support/processes.js';
+import type { Backend, ServiceProcesses } from '../../shared/test/support/processes.js';
 
-let server: NatsServer;
+let backend: Backend;
 let observer: NatsClient;
 let store: ExecutionStore;
 let processes: ServiceProcesses;
 
 beforeAll(async () => {
-  server = await NatsServer.start();
-  processes = new ServiceProcesses({ natsUrl: server.url, env: { LOCAL_MODEL_TOKEN_DELAY_MS: '15' } });
-  await Promise.all(['tool', 'model', 'agent', 'orchestration'].map((name) => processes.start(name)));
-  observer = await connectService(server.url, 'observer');
-  store = await openStore(observer);
+  backend = await startBackend({ env: { LOCAL_MODEL_TOKEN_DELAY_MS: '15' } });
+  ({ observer, store, processes } = backend);
 }, 60_000);
 
 afterAll(async () => {
-  await observer?.close();
-  await processes?.stopAll();
-  await server?.stop();
+  await backend?.stop();
 });
 
 function count(events: DomainEvent[], type: string, nodeId?: string): number {

@@ -5,8 +5,12 @@
 import { freePort } from '../../../../scripts/platform/free-port.js';
 import { spawnService, waitUntilReady } from '../../../../scripts/platform/service-process.js';
 import type { ServiceProcess } from '../../../../scripts/platform/service-process.js';
+import type { NatsClient } from '@multi-agent/nats-client';
+import type { ExecutionStore } from '@multi-agent/service-kit';
+import { NatsServer } from '@multi-agent/testing';
+import { connectService, openStore } from './platform.js';
 
-/** Options of {@link startServiceProcesses}. */
+/** Options of {@link ServiceProcesses}. */
 export interface ProcessOptions {
   natsUrl: string;
   /** Extra environment for every service. */
@@ -79,4 +83,44 @@ export class ServiceProcesses {
     await Promise.all([...this.running.values()].map((r) => r.process.stop(10_000)));
     this.running.clear();
   }
+}
+
+/** A NATS server, the back-end services as processes, and an observer client on the execution store. */
+export interface Backend {
+  server: NatsServer;
+  processes: ServiceProcesses;
+  observer: NatsClient;
+  store: ExecutionStore;
+  /** Stops the observer, the processes and the server. */
+  stop(): Promise<void>;
+}
+
+/** Starts a server and the tool, model, agent and orchestration services as processes. */
+export async function startBackend(options: Omit<ProcessOptions, 'natsUrl'> = {}): Promise<Backend> {
+  const server = await NatsServer.start();
+  const processes = new ServiceProcesses({ ...options, natsUrl: server.url });
+  let observer: NatsClient | undefined;
+  let store: ExecutionStore;
+  try {
+    await Promise.all(['tool', 'model', 'agent', 'orchestration'].map((name) => processes.start(name)));
+    observer = await connectService(server.url, 'observer');
+    store = await openStore(observer);
+  } catch (err) {
+    // A start that fails half way must not leave processes or a server behind.
+    await observer?.close();
+    await processes.stopAll();
+    await server.stop();
+    throw err;
+  }
+  return {
+    server,
+    processes,
+    observer,
+    store,
+    stop: async () => {
+      await observer.close();
+      await processes.stopAll();
+      await server.stop();
+    },
+  };
 }
