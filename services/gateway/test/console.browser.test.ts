@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { NatsServer } from '@multi-agent/testing';
+import { NatsServer, freePort } from '@multi-agent/testing';
 import { PARAGRAPH } from '@multi-agent/model-service';
-import { freePort } from '../../../scripts/platform/free-port.js';
 import { repoRoot } from '../../../scripts/platform/service-process.js';
 import { waitFor } from '../../shared/test/support/platform.js';
 

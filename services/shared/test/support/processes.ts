@@ -2,12 +2,11 @@
  * Test support: platform services as separate processes (the path `npm start` uses), so a test
  * can SIGKILL one mid-work and start it again.
  */
-import { freePort } from '../../../../scripts/platform/free-port.js';
 import { spawnService, waitUntilReady } from '../../../../scripts/platform/service-process.js';
 import type { ServiceProcess } from '../../../../scripts/platform/service-process.js';
 import type { NatsClient } from '@multi-agent/nats-client';
 import type { ExecutionStore } from '@multi-agent/service-kit';
-import { NatsServer } from '@multi-agent/testing';
+import { NatsServer, freePort } from '@multi-agent/testing';
 import { connectService, openStore } from './platform.js';
 
 /** Options of {@link ServiceProcesses}. */
