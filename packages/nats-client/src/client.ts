@@ -30,6 +30,7 @@ import { JetStreamSubscription } from './jetstream-subscription.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { ClientMetrics } from './metrics.js';
+import { withApiRetry } from './jetstream-api.js';
 import { EventPublisher } from './publisher.js';
 import type { PublishableEvent, PublishResult } from './publisher.js';
 import { DeadLetterReplayer } from './replay.js';
@@ -287,7 +288,7 @@ export class NatsClient {
 
   private async setUp(nc: NatsConnection): Promise<void> {
     const js = jetstream(nc, { timeout: this.config.publishTimeoutMs });
-    const jsm = await jetstreamManager(nc);
+    const jsm = await withApiRetry('JetStream account info', SETUP_TIMEOUT_MS, () => jetstreamManager(nc));
     this.live = { nc, js, jsm, connected: true, untilConnected: (ms) => this.untilConnected(ms) };
     void this.watchStatus(nc);
     this.streamReport = await ensureStreams(jsm, this.streams, SETUP_TIMEOUT_MS);

@@ -160,7 +160,8 @@ export class JetStreamSubscription implements Subscription {
       );
       this.consumerName = info.name;
     }
-    this.pullConsumer = await this.js.consumers.get(spec.stream, this.consumerName);
+    const name = this.consumerName;
+    this.pullConsumer = await withApiRetry(`consumer ${name}`, SETUP_TIMEOUT_MS, () => this.js.consumers.get(spec.stream, name));
   }
 
   private async fetchLoop(): Promise<void> {
