@@ -7,7 +7,7 @@
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { NatsClient } from '@multi-agent/nats-client';
-import type { NatsClientOptions, NatsConfig } from '@multi-agent/nats-client';
+import type { NatsClientOptions, NatsConfigInput } from '@multi-agent/nats-client';
 import { NatsServer } from '@multi-agent/testing';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
@@ -30,7 +30,7 @@ export async function withServer<T>(work: (server: NatsServer) => Promise<T>): P
 /** A connected client as a service would build one; `close()` it when done. */
 export async function openClient(
   server: NatsServer,
-  config: Partial<NatsConfig> = {},
+  config: NatsConfigInput = {},
   options: NatsClientOptions = {},
 ): Promise<NatsClient> {
   const client = new NatsClient({ servers: [server.url], ...config }, 'bench', { logger: silent, ...options });

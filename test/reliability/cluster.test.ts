@@ -4,7 +4,7 @@
  * F5 every node SIGKILLed at once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NatsConfig } from '@multi-agent/nats-client';
+import type { NatsConfigInput } from '@multi-agent/nats-client';
 import { PublishError, StreamNames, platformStreams } from '@multi-agent/nats-client';
 import { NatsCluster, waitForStreamCurrent, waitForStreamLeader } from '@multi-agent/testing';
 import type { NatsServer } from '@multi-agent/testing';
@@ -21,8 +21,8 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-const R3: Partial<NatsConfig> = { replicas: 3, publishTimeoutMs: 2000 };
-const KV_STORE: NatsConfig['idempotency'] = { store: 'kv', ttlMs: 3_600_000, maxEntries: 100_000 };
+const R3: NatsConfigInput = { replicas: 3, publishTimeoutMs: 2000 };
+const KV_STORE: NonNullable<NatsConfigInput['idempotency']> = { store: 'kv', ttlMs: 3_600_000, maxEntries: 100_000 };
 
 async function startCluster(): Promise<NatsCluster> {
   cluster = await NatsCluster.start({ size: 3 });

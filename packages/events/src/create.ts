@@ -10,6 +10,44 @@ import type { EventDataMap, EventOf } from './events.js';
 import { validateEvent } from './registry.js';
 import { subjects } from './subjects.js';
 
+/**
+ * An event whose envelope may be incomplete: `eventId`, `timestamp` and `version` are filled
+ * in by {@link completeEnvelope} when left out.
+ */
+export interface EventInput {
+  eventType: string;
+  data?: unknown;
+  eventId?: string;
+  timestamp?: Date;
+  version?: string;
+  correlationId?: string;
+  causationId?: string;
+}
+
+/**
+ * Fills the envelope fields an event leaves out: a new UUID v4 `eventId`, `timestamp` now,
+ * `version` {@link DEFAULT_EVENT_VERSION}. Lineage and any extra fields (forward compatibility)
+ * travel as given; fields given as `undefined` stay absent, so the event equals its decoded
+ * copy. Every envelope on the platform is built here. Does not validate.
+ */
+export function completeEnvelope(input: EventInput): DomainEvent {
+  if (input.eventId !== undefined && input.timestamp !== undefined && input.version !== undefined) {
+    return input as DomainEvent;
+  }
+  const event: DomainEvent = {
+    eventId: input.eventId ?? uuidv4(),
+    eventType: input.eventType,
+    timestamp: input.timestamp ?? new Date(),
+    version: input.version ?? DEFAULT_EVENT_VERSION,
+    data: input.data,
+  };
+  const target = event as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(input)) {
+    if (value !== undefined && !(key in event)) target[key] = value;
+  }
+  return event;
+}
+
 /** Envelope fields `createEvent` lets you set; the rest is filled in. */
 export interface CreateEventOptions {
   /** Ties the events of one flow together (usually the first event's `eventId`). */
@@ -50,17 +88,7 @@ export function createEvent<T extends string, D = unknown>(
   options?: CreateEventOptions,
 ): DomainEvent<T, D>;
 export function createEvent(eventType: string, data: unknown, options: CreateEventOptions = {}): DomainEvent {
-  const event: DomainEvent = {
-    eventId: options.eventId ?? uuidv4(),
-    eventType,
-    timestamp: options.timestamp ?? new Date(),
-    // Absent, not undefined: the event stays equal to its decoded copy.
-    ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
-    ...(options.causationId === undefined ? {} : { causationId: options.causationId }),
-    version: options.version ?? DEFAULT_EVENT_VERSION,
-    data,
-  };
-  return validateEvent(event);
+  return validateEvent(completeEnvelope({ ...options, eventType, data }));
 }
 
 /**

@@ -2,7 +2,8 @@
  * Client configuration: the typed shape, built-in defaults, and the environment loader that
  * fails at startup naming the variable when a value is bad.
  */
-import { existsSync } from 'node:fs';
+import { envFile, envInt, envIntList, envOneOf, envString } from './env.js';
+import type { Env } from './env.js';
 import { ConfigError } from './errors.js';
 
 /** Which idempotency store guards handlers: `none` turns the guard off for a client. */
@@ -55,7 +56,7 @@ export interface NatsConfig {
     /** Bound of the in-memory store; the oldest entries are evicted beyond it. */
     maxEntries: number;
     /** Redis URL for the `redis` store. */
-    redisUrl?: string;
+    redisUrl: string;
   };
   auth?: {
     user?: string;
@@ -88,46 +89,11 @@ export const builtinNatsConfig: Readonly<NatsConfig> = Object.freeze<NatsConfig>
   tokensMaxBytes: 256 * 1024 * 1024,
   tokenStreamIdleMs: 60_000,
   coreSubjects: ['tool.execute.>'],
-  idempotency: { store: 'memory', ttlMs: 60 * 60 * 1000, maxEntries: 100_000 },
+  idempotency: { store: 'memory', ttlMs: 60 * 60 * 1000, maxEntries: 100_000, redisUrl: 'redis://127.0.0.1:6379' },
 });
 
-type Env = Record<string, string | undefined>;
-
-function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw.trim());
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `expected an integer between ${min} and ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
-function integerList(env: Env, name: string, fallback: number[]): number[] {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const values = raw.split(',').map((part) => Number(part.trim()));
-  if (values.some((v) => !Number.isInteger(v) || v < 0)) {
-    throw new ConfigError(name, `expected a comma-separated list of non-negative integers, got "${raw}"`);
-  }
-  return values;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${raw}"`);
-  }
-  return raw as T;
-}
-
-function existingFile(env: Env, name: string): string | undefined {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return undefined;
-  if (!existsSync(raw)) throw new ConfigError(name, `file "${raw}" does not exist`);
-  return raw;
-}
+/** What `new NatsClient()` accepts: any subset of the config; the rest takes the built-in defaults. */
+export type NatsConfigInput = Partial<Omit<NatsConfig, 'idempotency'>> & { idempotency?: Partial<NatsConfig['idempotency']> };
 
 const SERVER_URL = /^(nats|tls|ws|wss):\/\/[^\s/]+$/;
 
@@ -161,71 +127,92 @@ export function parseServers(raw: string, variable = 'NATS_URL'): string[] {
  * Throws `ConfigError` naming the variable when a value is invalid.
  */
 export function loadNatsConfig(env: Env = process.env): NatsConfig {
-  const user = env.NATS_USER?.trim() || undefined;
-  const pass = env.NATS_PASSWORD || undefined;
+  const user = envString(env, 'NATS_USER');
+  // A password is taken as written: spaces may be part of it.
+  const pass = env.NATS_PASSWORD === '' ? undefined : env.NATS_PASSWORD;
   if ((user === undefined) !== (pass === undefined)) {
     throw new ConfigError(user === undefined ? 'NATS_USER' : 'NATS_PASSWORD', 'NATS_USER and NATS_PASSWORD must be set together');
   }
-  const nkeySeed = env.NATS_NKEY_SEED?.trim() || undefined;
+  const nkeySeed = envString(env, 'NATS_NKEY_SEED');
   if (nkeySeed !== undefined && !/^S[A-Z2-7]{10,}$/.test(nkeySeed)) {
     throw new ConfigError('NATS_NKEY_SEED', 'expected an nkey seed starting with "S"');
   }
-  const auth = {
+  const auth = definedOnly({
     user,
     pass,
-    token: env.NATS_TOKEN?.trim() || undefined,
-    credsFile: existingFile(env, 'NATS_CREDS'),
+    token: envString(env, 'NATS_TOKEN'),
+    credsFile: envFile(env, 'NATS_CREDS'),
     nkeySeed,
-  };
-  const tls = {
-    caFile: existingFile(env, 'NATS_TLS_CA'),
-    certFile: existingFile(env, 'NATS_TLS_CERT'),
-    keyFile: existingFile(env, 'NATS_TLS_KEY'),
-  };
+  });
+  const tls = definedOnly({
+    caFile: envFile(env, 'NATS_TLS_CA'),
+    certFile: envFile(env, 'NATS_TLS_CERT'),
+    keyFile: envFile(env, 'NATS_TLS_KEY'),
+  });
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
     throw new ConfigError(tls.certFile === undefined ? 'NATS_TLS_CERT' : 'NATS_TLS_KEY', 'NATS_TLS_CERT and NATS_TLS_KEY must be set together');
   }
-  const store = oneOf(env, 'NATS_IDEMPOTENCY_STORE', ['none', 'memory', 'kv', 'redis'] as const, builtinNatsConfig.idempotency.store);
-  const redisUrl = env.REDIS_URL?.trim() || undefined;
-  if (store === 'redis' && redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError('REDIS_URL', `expected redis://host:port, got "${redisUrl}"`);
-  }
   const d = builtinNatsConfig;
-  const config: NatsConfig = {
-    servers: env.NATS_URL?.trim() ? parseServers(env.NATS_URL) : [...d.servers],
-    maxReconnectAttempts: integer(env, 'NATS_MAX_RECONNECT_ATTEMPTS', d.maxReconnectAttempts, -1),
-    reconnectTimeWait: integer(env, 'NATS_RECONNECT_TIME_WAIT', d.reconnectTimeWait, 0),
-    connectTimeoutMs: integer(env, 'NATS_CONNECT_TIMEOUT_MS', d.connectTimeoutMs, 1),
-    pingIntervalMs: integer(env, 'NATS_PING_INTERVAL_MS', d.pingIntervalMs, 100),
-    maxPingsOut: integer(env, 'NATS_MAX_PINGS_OUT', d.maxPingsOut, 1, 100),
-    maxDeliverAttempts: integer(env, 'NATS_MAX_DELIVER_ATTEMPTS', d.maxDeliverAttempts, 1, 1000),
-    ackWaitMs: integer(env, 'NATS_ACK_WAIT_MS', d.ackWaitMs, 1000),
-    retryBackoffMs: integerList(env, 'NATS_RETRY_BACKOFF_MS', [...d.retryBackoffMs]),
-    handlerTimeoutMs: integer(env, 'NATS_HANDLER_TIMEOUT_MS', d.handlerTimeoutMs, 0),
-    concurrency: integer(env, 'NATS_CONSUMER_CONCURRENCY', d.concurrency, 1, 10_000),
-    publishTimeoutMs: integer(env, 'NATS_PUBLISH_TIMEOUT_MS', d.publishTimeoutMs, 1),
-    whenDisconnected: oneOf(env, 'NATS_WHEN_DISCONNECTED', ['buffer', 'fail'] as const, d.whenDisconnected),
-    replicas: integer(env, 'NATS_STREAM_REPLICAS', d.replicas, 1, 5),
-    tokensMaxBytes: integer(env, 'NATS_TOKENS_MAX_BYTES', d.tokensMaxBytes, 1024),
-    tokenStreamIdleMs: integer(env, 'NATS_TOKEN_STREAM_IDLE_MS', d.tokenStreamIdleMs, 1),
+  const store = envOneOf(env, 'NATS_IDEMPOTENCY_STORE', ['none', 'memory', 'kv', 'redis'] as const, d.idempotency.store);
+  const redisUrl = envString(env, 'REDIS_URL', d.idempotency.redisUrl);
+  if (store === 'redis' && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('REDIS_URL', 'expected redis://host:port');
+  }
+  const natsUrl = envString(env, 'NATS_URL');
+  return {
+    servers: natsUrl === undefined ? [...d.servers] : parseServers(natsUrl),
+    maxReconnectAttempts: envInt(env, 'NATS_MAX_RECONNECT_ATTEMPTS', d.maxReconnectAttempts, -1),
+    reconnectTimeWait: envInt(env, 'NATS_RECONNECT_TIME_WAIT', d.reconnectTimeWait, 0),
+    connectTimeoutMs: envInt(env, 'NATS_CONNECT_TIMEOUT_MS', d.connectTimeoutMs, 1),
+    pingIntervalMs: envInt(env, 'NATS_PING_INTERVAL_MS', d.pingIntervalMs, 100),
+    maxPingsOut: envInt(env, 'NATS_MAX_PINGS_OUT', d.maxPingsOut, 1, 100),
+    maxDeliverAttempts: envInt(env, 'NATS_MAX_DELIVER_ATTEMPTS', d.maxDeliverAttempts, 1, 1000),
+    ackWaitMs: envInt(env, 'NATS_ACK_WAIT_MS', d.ackWaitMs, 1000),
+    retryBackoffMs: envIntList(env, 'NATS_RETRY_BACKOFF_MS', d.retryBackoffMs),
+    handlerTimeoutMs: envInt(env, 'NATS_HANDLER_TIMEOUT_MS', d.handlerTimeoutMs, 0),
+    concurrency: envInt(env, 'NATS_CONSUMER_CONCURRENCY', d.concurrency, 1, 10_000),
+    publishTimeoutMs: envInt(env, 'NATS_PUBLISH_TIMEOUT_MS', d.publishTimeoutMs, 1),
+    whenDisconnected: envOneOf(env, 'NATS_WHEN_DISCONNECTED', ['buffer', 'fail'] as const, d.whenDisconnected),
+    replicas: envInt(env, 'NATS_STREAM_REPLICAS', d.replicas, 1, 5),
+    tokensMaxBytes: envInt(env, 'NATS_TOKENS_MAX_BYTES', d.tokensMaxBytes, 1024),
+    tokenStreamIdleMs: envInt(env, 'NATS_TOKEN_STREAM_IDLE_MS', d.tokenStreamIdleMs, 1),
     coreSubjects: [...d.coreSubjects],
     idempotency: {
       store,
-      ttlMs: integer(env, 'NATS_IDEMPOTENCY_TTL_MS', d.idempotency.ttlMs, 1000),
-      maxEntries: integer(env, 'NATS_IDEMPOTENCY_MAX_ENTRIES', d.idempotency.maxEntries, 1),
+      ttlMs: envInt(env, 'NATS_IDEMPOTENCY_TTL_MS', d.idempotency.ttlMs, 1000),
+      maxEntries: envInt(env, 'NATS_IDEMPOTENCY_MAX_ENTRIES', d.idempotency.maxEntries, 1),
       redisUrl,
     },
-    auth: Object.values(auth).some((v) => v !== undefined) ? auth : undefined,
-    tls: Object.values(tls).some((v) => v !== undefined) ? tls : undefined,
+    ...(Object.keys(auth).length === 0 ? {} : { auth }),
+    ...(Object.keys(tls).length === 0 ? {} : { tls }),
   };
-  return config;
 }
 
-/** Config from the environment at startup (`NATS_URL`, `NATS_MAX_DELIVER_ATTEMPTS`, ...). */
-export const defaultNatsConfig: NatsConfig = loadNatsConfig();
+/** The object without its `undefined` fields. */
+function definedOnly<T extends Record<string, string | undefined>>(fields: T): { [K in keyof T]?: string } {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: string };
+}
+
+/**
+ * The configuration from the environment (`NATS_URL`, `NATS_MAX_DELIVER_ATTEMPTS`, ...), read
+ * when first used rather than at import: importing the package never throws, and a bad
+ * value fails with `ConfigError` where the client is built (`new NatsClient(defaultNatsConfig, ...)`).
+ */
+export const defaultNatsConfig: NatsConfig = readOnFirstUse(() => loadNatsConfig());
+
+function readOnFirstUse(load: () => NatsConfig): NatsConfig {
+  let loaded: NatsConfig | undefined;
+  const config = (): NatsConfig => (loaded ??= load());
+  return new Proxy({} as NatsConfig, {
+    get: (_, key): unknown => Reflect.get(config(), key),
+    has: (_, key) => Reflect.has(config(), key),
+    ownKeys: () => Reflect.ownKeys(config()),
+    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(config(), key),
+  });
+}
 
 /** Merges a partial config over the built-in defaults and checks values that env parsing cannot. */
-export function resolveConfig(input: Partial<NatsConfig>): NatsConfig {
+export function resolveConfig(input: NatsConfigInput): NatsConfig {
   const config: NatsConfig = {
     ...builtinNatsConfig,
     ...input,

@@ -1,9 +1,9 @@
 /**
- * Writes DLQ records (DESIGN section 6) on `dlq.<consumer>`. The record's eventId is derived
+ * Writes DLQ records (docs/architecture.md, "Dead letters") on `dlq.<consumer>`. The record's eventId is derived
  * from the original's stream and sequence, so the pipeline and the advisory watcher writing
  * the same failure (or one writer retrying) store it once.
  */
-import { encodeEvent, eventToJson, subjects } from '@multi-agent/events';
+import { completeEnvelope, encodeEvent, eventToJson, subjects } from '@multi-agent/events';
 import type { DeadLetterData, DeadLetterEvent, DeadLetterReason, DomainEvent } from '@multi-agent/events';
 import type { ClientMetrics } from './metrics.js';
 import type { EventPublisher, PublishResult } from './publisher.js';
@@ -55,15 +55,14 @@ export function deadLetterRecord(input: DeadLetterInput): DeadLetterEvent {
     firstFailureAt: input.firstFailureAt.toISOString(),
     lastFailureAt: input.lastFailureAt.toISOString(),
   };
-  return {
+  return completeEnvelope({
     eventId: deadLetterEventId(input.stream, input.streamSequence),
-    eventType: subjects.deadLetter(input.consumer) as `dlq.${string}`,
+    eventType: subjects.deadLetter(input.consumer),
     timestamp: input.lastFailureAt,
-    version: '1.0',
     correlationId: input.event?.correlationId ?? input.event?.eventId,
     causationId: input.event?.eventId,
     data,
-  };
+  }) as DeadLetterEvent;
 }
 
 /** Publishes DLQ records into the DLQ stream. */

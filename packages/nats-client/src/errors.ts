@@ -5,7 +5,6 @@
  */
 import { EventBusError } from '@multi-agent/events';
 
-export { EventBusError, SubjectTokenError, ValidationError, DecodeError } from '@multi-agent/events';
 
 /** A configuration value (usually an environment variable) is invalid. Thrown at startup. */
 export class ConfigError extends EventBusError {

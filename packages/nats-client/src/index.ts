@@ -1,29 +1,56 @@
 /**
  * `@multi-agent/nats-client`: the NATS JetStream client of the Multi-Agent Platform.
  *
+ * The public API only; everything else in `src/` is internal and may change. The exported
+ * names are recorded in `api-report.md` beside this package's README, and a test fails when
+ * the two differ.
+ *
  * @packageDocumentation
  */
-export { NatsClient, deriveDurableName } from './client.js';
+
+// The client and its configuration.
+export { NatsClient } from './client.js';
 export type { HealthReport, NatsClientOptions } from './client.js';
-export { builtinNatsConfig, defaultNatsConfig, loadNatsConfig, parseServers } from './config.js';
-export type { IdempotencyStoreKind, NatsConfig } from './config.js';
-export * from './errors.js';
+export { defaultNatsConfig, loadNatsConfig, parseServers } from './config.js';
+export type { IdempotencyStoreKind, NatsConfig, NatsConfigInput } from './config.js';
+export { envBool, envFile, envInt, envIntList, envOneOf, envString, envUrl } from './env.js';
+export type { Env } from './env.js';
+export { deriveDurableName } from './subscriber.js';
+
+// Publishing, subscribing, request/reply and token streams.
 export type { EventHandler, HandlerContext, SubscribeOptions, Subscription } from './handler.js';
 export type { PublishableEvent, PublishResult } from './publisher.js';
 export type { SubscribeStreamOptions } from './token-reader.js';
 export type { TextConnection, TextMsg, TextSubscription } from './text-connection.js';
-export { MemoryIdempotencyStore } from './idempotency/memory-store.js';
+export type { ReadEventsOptions, StoredEvent } from './event-log.js';
+
+// The errors the client throws; each carries a stable `code`.
+export {
+  ClientClosedError,
+  ConfigError,
+  HandlerTimeoutError,
+  JetStreamUnavailableError,
+  NoRespondersError,
+  NonRetryableError,
+  NoStreamError,
+  NotConnectedError,
+  PayloadTooLargeError,
+  PublishError,
+  RemoteHandlerError,
+  RequestTimeoutError,
+  StreamIdleError,
+} from './errors.js';
+
+// Idempotency stores, for a store shared in-process or one of your own.
 export { KvIdempotencyStore } from './idempotency/kv-store.js';
+export { MemoryIdempotencyStore } from './idempotency/memory-store.js';
 export { RedisIdempotencyStore } from './idempotency/redis-store.js';
 export { idempotencyKey } from './idempotency/store.js';
 export type { ClaimResult, IdempotencyStore, Lease } from './idempotency/store.js';
-export { readEvents } from './event-log.js';
-export type { ReadEventsOptions, StoredEvent } from './event-log.js';
-export { DeadLetterReplayer, REPLAY_BUCKET, replayEventId } from './replay.js';
-export type { ReplayResult, StoredDeadLetter } from './replay.js';
-export { DEAD_LETTER_WATCHER } from './dead-letter-watcher.js';
-export { deadLetterEventId } from './dead-letter.js';
-export { AdvisorySubjects, StreamNames, platformStreams, streamFor, subjectWithin } from './topology.js';
+
+// Dead letters and the platform's streams, for operators' tools.
+export type { DeadLetterReplayer, ReplayResult, StoredDeadLetter } from './replay.js';
+export { StreamNames, platformStreams } from './topology.js';
 export type { StreamSpec } from './topology.js';
 export type { StreamReconcileResult } from './streams.js';
 export type { ClientMetrics } from './metrics.js';

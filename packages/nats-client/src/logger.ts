@@ -1,8 +1,9 @@
 /** The client's structured logger: pino, named after the service. */
 import { pino } from 'pino';
-import type { Logger } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
 
-export type { Logger } from 'pino';
+/** The structured logger the client writes to (pino); a service may pass its own. */
+export type Logger = PinoLogger;
 
 /** A pino logger for a service; level from `LOG_LEVEL` (default `info`). */
 export function createLogger(service: string): Logger {

@@ -4,12 +4,11 @@
  * retried publish once); declared core subjects go through core NATS; anything else is refused
  * with `NoStreamError` instead of vanishing.
  */
-import { EventHeaders, assertPublishSubject, encodeEvent, eventHeaders, validateEvent } from '@multi-agent/events';
-import type { DomainEvent } from '@multi-agent/events';
+import { EventHeaders, assertPublishSubject, completeEnvelope, encodeEvent, eventHeaders, validateEvent } from '@multi-agent/events';
+import type { DomainEvent, EventInput } from '@multi-agent/events';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
-import { randomUUID } from 'node:crypto';
 import type { NatsConfig } from './config.js';
 import { NoStreamError, NotConnectedError, PayloadTooLargeError, PublishError } from './errors.js';
 import type { ClientMetrics } from './metrics.js';
@@ -21,15 +20,7 @@ import { injectTraceContext } from './tracing.js';
  * An event to publish. `eventId`, `timestamp` and `version` are filled when missing
  * (a UUID v4, now, and `'1.0'`), as the guide's workflow example relies on.
  */
-export interface PublishableEvent {
-  eventType: string;
-  data?: unknown;
-  eventId?: string;
-  timestamp?: Date;
-  version?: string;
-  correlationId?: string;
-  causationId?: string;
-}
+export type PublishableEvent = EventInput;
 
 /** Where a published event landed. */
 export interface PublishResult {
@@ -40,25 +31,6 @@ export interface PublishResult {
   seq?: number;
   /** True when the stream had this eventId already (a retried publish inside the duplicate window). */
   duplicate: boolean;
-}
-
-/** Fills the envelope fields a caller may leave out; a complete event is used as it is. */
-export function completeEvent(input: PublishableEvent): DomainEvent {
-  if (input.eventId !== undefined && input.timestamp !== undefined && input.version !== undefined) {
-    return input as DomainEvent;
-  }
-  const event: DomainEvent = {
-    eventId: input.eventId ?? randomUUID(),
-    eventType: input.eventType,
-    timestamp: input.timestamp ?? new Date(),
-    version: input.version ?? '1.0',
-    data: input.data,
-  };
-  // Lineage and any extra fields (forward compatibility) travel as given.
-  for (const key in input) {
-    if (!(key in event)) (event as unknown as Record<string, unknown>)[key] = (input as unknown as Record<string, unknown>)[key];
-  }
-  return event;
 }
 
 /** Header map for a message: the event's headers plus the active trace context. */
@@ -94,9 +66,18 @@ export class EventPublisher {
 
   /** Validates, encodes and publishes one event; resolves once JetStream stored it. */
   async publish(input: PublishableEvent): Promise<PublishResult> {
-    const event = completeEvent(input);
+    const event = completeEnvelope(input);
     validateEvent(event); // checks eventType as a publish subject too
     return this.publishEncoded(event.eventType, event, encodeEvent(event));
+  }
+
+  /** Publishes an event caused by `cause`: `correlationId` and `causationId` default to its lineage. */
+  publishCausedBy(event: PublishableEvent, cause: DomainEvent): Promise<PublishResult> {
+    return this.publish({
+      ...event,
+      correlationId: event.correlationId ?? cause.correlationId ?? cause.eventId,
+      causationId: event.causationId ?? cause.eventId,
+    });
   }
 
   /** Validates and publishes a complete event on `subject` (which may differ from its eventType, as for a replay). */

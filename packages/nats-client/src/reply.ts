@@ -2,9 +2,8 @@
  * The request/reply wire: how a replier's result or error becomes a reply message and how the
  * requester turns it back into an event or a typed error.
  */
-import { decodeEvent } from '@multi-agent/events';
+import { completeEnvelope, decodeEvent } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
-import { randomUUID } from 'node:crypto';
 import { RemoteHandlerError } from './errors.js';
 
 /** Header that marks a reply as a handler failure. */
@@ -28,15 +27,12 @@ function isEvent(value: unknown): value is DomainEvent {
 /** The reply event for a handler's return value: an event is sent as is, anything else is wrapped as `data`. */
 export function replyEvent(request: DomainEvent, requestSubject: string, result: unknown): DomainEvent {
   if (isEvent(result)) return result;
-  return {
-    eventId: randomUUID(),
+  return completeEnvelope({
     eventType: responseSubjectOf(requestSubject),
-    timestamp: new Date(),
-    version: '1.0',
     correlationId: request.eventId,
     causationId: request.eventId,
     data: result,
-  };
+  });
 }
 
 /** The body of an error reply. */

@@ -4,13 +4,13 @@
  * publishes on the response subject with `correlationId` = the request's eventId (the guide's
  * replier style). No responders and timeouts are distinct typed errors.
  */
-import { assertPublishSubject, decodeEvent, encodeEvent, validateEvent } from '@multi-agent/events';
+import { assertPublishSubject, completeEnvelope, decodeEvent, encodeEvent, validateEvent } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
 import { RequestError, TimeoutError } from '@nats-io/nats-core';
 import type { NatsConnection, Subscription as NatsSubscription } from '@nats-io/nats-core';
 import { NoRespondersError, NotConnectedError, PayloadTooLargeError, RequestTimeoutError } from './errors.js';
 import type { Logger } from './logger.js';
-import { completeEvent, messageHeaders } from './publisher.js';
+import { messageHeaders } from './publisher.js';
 import type { PublishableEvent } from './publisher.js';
 import { REPLY_ERROR_HEADER, decodeReply, responseSubjectOf } from './reply.js';
 
@@ -31,7 +31,7 @@ export class Requester {
     const nc = this.connection();
     if (nc === undefined || nc.isClosed()) throw new NotConnectedError();
     assertPublishSubject(subject);
-    const event = validateEvent(completeEvent(input));
+    const event = validateEvent(completeEnvelope(input));
     const payload = encodeEvent(event);
     const maxPayload = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (payload.length > maxPayload) throw new PayloadTooLargeError(payload.length, maxPayload, subject);

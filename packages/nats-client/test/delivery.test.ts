@@ -8,8 +8,9 @@ import { NatsServer } from '@multi-agent/testing';
 import { EventSubjects } from '@multi-agent/events';
 import type { DeadLetterEvent, DomainEvent } from '@multi-agent/events';
 import { headers } from '@nats-io/nats-core';
-import type { NatsClient} from '../src/index.js';
-import { NonRetryableError, StreamNames, deadLetterEventId } from '../src/index.js';
+import { deadLetterEventId } from '../src/dead-letter.js';
+import type { NatsClient } from '../src/index.js';
+import { NonRetryableError, StreamNames } from '../src/index.js';
 import { Collector, clientPool, testEvent, uniqueToken, waitFor } from './support.js';
 
 let server: NatsServer;

@@ -4,7 +4,7 @@ import { NatsServer } from '@multi-agent/testing';
 import type { DomainEvent } from '@multi-agent/events';
 import { headers } from '@nats-io/nats-core';
 import { KvIdempotencyStore, MemoryIdempotencyStore, RedisIdempotencyStore, idempotencyKey } from '../src/index.js';
-import type { IdempotencyStore, NatsClient, NatsConfig, NatsClientOptions } from '../src/index.js';
+import type { IdempotencyStore, NatsClient, NatsConfigInput, NatsClientOptions } from '../src/index.js';
 import { connectClient, testEvent, uniqueToken, waitFor } from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -30,7 +30,7 @@ const sharedMemory = new MemoryIdempotencyStore({ ttlMs: 60_000, maxEntries: 10_
 
 interface StoreCase {
   name: string;
-  config: Partial<NatsConfig>;
+  config: NatsConfigInput;
   options: NatsClientOptions;
   /** A second handle on the same store, to play a crashed lease holder. */
   open(c: NatsClient): Promise<IdempotencyStore>;

@@ -5,7 +5,7 @@ import type { DomainEvent } from '@multi-agent/events';
 import { NatsClient } from '../src/index.js';
 
 export { Collector, waitFor } from '@multi-agent/testing';
-import type { NatsClientOptions, NatsConfig } from '../src/index.js';
+import type { NatsClientOptions, NatsConfigInput } from '../src/index.js';
 
 /** A quiet logger (set TEST_LOG=debug to see the client's logs). */
 export const testLogger = pino({ level: process.env.TEST_LOG ?? 'silent' });
@@ -14,7 +14,7 @@ export const testLogger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 export async function connectClient(
   url: string | string[],
   service = `svc-${randomUUID().slice(0, 8)}`,
-  config: Partial<NatsConfig> = {},
+  config: NatsConfigInput = {},
   options: NatsClientOptions = {},
 ): Promise<NatsClient> {
   const client = new NatsClient(

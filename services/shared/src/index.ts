@@ -6,7 +6,9 @@
  *
  * @packageDocumentation
  */
-export * from './env.js';
+// Env parsing is the client's, so a bad value reads the same whichever side rejects it.
+export { envBool, envInt, envIntList, envOneOf, envString, envUrl } from '@multi-agent/nats-client';
+export type { Env } from '@multi-agent/nats-client';
 export * from './stable-id.js';
 export * from './template.js';
 export * from './workflow/schema.js';

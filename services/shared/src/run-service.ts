@@ -3,11 +3,10 @@
  * the environment, start the service, serve `/healthz` `/readyz` `/metrics`, and shut down
  * gracefully on SIGINT/SIGTERM (stop taking events, finish the ones in flight, drain).
  */
-import { loadNatsConfig, NatsClient } from '@multi-agent/nats-client';
+import { envBool, envInt, loadNatsConfig, NatsClient } from '@multi-agent/nats-client';
+import type { Env } from '@multi-agent/nats-client';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { envBool, envInt } from './env.js';
-import type { Env } from './env.js';
 import { startOpsServer } from './ops-server.js';
 import type { OpsServer } from './ops-server.js';
 

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import type { DomainEvent } from '@multi-agent/events';
 import { NatsClient } from '@multi-agent/nats-client';
-import type { NatsClientOptions, NatsConfig } from '@multi-agent/nats-client';
+import type { NatsClientOptions, NatsConfigInput } from '@multi-agent/nats-client';
 
 export { Collector, waitFor } from '@multi-agent/testing';
 
@@ -33,7 +33,7 @@ export function scaledTimeout(ms: number): number {
 export const testLogger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 
 /** Short timings so faults resolve within a test: 2 s ack_wait, 50 ms retry, fast reconnect. */
-export const FAST: Partial<NatsConfig> = {
+export const FAST: NatsConfigInput = {
   ackWaitMs: 2000,
   retryBackoffMs: [50],
   reconnectTimeWait: 100,
@@ -85,7 +85,7 @@ export class ClientPool {
   async open(
     servers: string | string[],
     service = uniqueToken('svc'),
-    config: Partial<NatsConfig> = {},
+    config: NatsConfigInput = {},
     options: NatsClientOptions = {},
   ): Promise<NatsClient> {
     const client = new NatsClient({ servers: Array.isArray(servers) ? servers : [servers], ...FAST, ...config }, service, {

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EventSubjects } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
 import { NatsClient } from '@multi-agent/nats-client';
-import type { NatsConfig } from '@multi-agent/nats-client';
+import type { NatsConfigInput } from '@multi-agent/nats-client';
 import { ExecutionStore } from '@multi-agent/service-kit';
 import type { ExecutionState, StopService, WorkflowDefinition } from '@multi-agent/service-kit';
 import { pino } from 'pino';
@@ -16,7 +16,7 @@ import { waitFor as pollUntil } from '@multi-agent/testing';
 export const testLogger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 
 /** A connected client named `service`, with short retries and the KV idempotency store. */
-export async function connectService(url: string, service: string, config: Partial<NatsConfig> = {}): Promise<NatsClient> {
+export async function connectService(url: string, service: string, config: NatsConfigInput = {}): Promise<NatsClient> {
   const client = new NatsClient(
     { servers: [url], retryBackoffMs: [100], idempotency: { store: 'kv', ttlMs: 60 * 60 * 1000, maxEntries: 100_000 }, ...config },
     service,

@@ -1,8 +1,9 @@
 /**
- * Reading service settings from environment variables. A bad value fails at startup with a
- * `ConfigError` that names the variable, as the bus client does for its own settings.
+ * Reading settings from environment variables: the client's own (`loadNatsConfig`) and the
+ * services'. A bad value fails with a `ConfigError` that names the variable.
  */
-import { ConfigError } from '@multi-agent/nats-client';
+import { existsSync } from 'node:fs';
+import { ConfigError } from './errors.js';
 
 /** The environment to read: `process.env` or a plain object in tests. */
 export type Env = Record<string, string | undefined>;
@@ -33,6 +34,33 @@ export function envInt(env: Env, name: string, fallback: number, min = 0, max = 
     throw new ConfigError(name, `expected an integer between ${min} and ${max}, got "${value}"`);
   }
   return n;
+}
+
+/**
+ * A comma-separated list of non-negative integers.
+ *
+ * @throws ConfigError naming the variable when an entry is not a non-negative integer
+ */
+export function envIntList(env: Env, name: string, fallback: readonly number[]): number[] {
+  const value = raw(env, name);
+  if (value === undefined) return [...fallback];
+  const values = value.split(',').map((part) => Number(part.trim()));
+  if (values.some((v) => !Number.isInteger(v) || v < 0)) {
+    throw new ConfigError(name, `expected a comma-separated list of non-negative integers, got "${value}"`);
+  }
+  return values;
+}
+
+/**
+ * The path of a file that must exist.
+ *
+ * @throws ConfigError naming the variable when the file does not exist
+ */
+export function envFile(env: Env, name: string): string | undefined {
+  const value = raw(env, name);
+  if (value === undefined) return undefined;
+  if (!existsSync(value)) throw new ConfigError(name, `file "${value}" does not exist`);
+  return value;
 }
 
 /**
