@@ -12,9 +12,9 @@
  *    started. Events not yet handled stay in their durable consumers for the next start.
  */
 import { resolve } from 'node:path';
-import { freePort } from './platform/free-port.js';
+import { freePort, natsServerBinary } from '@multi-agent/testing';
 import { prefixer } from './platform/log-format.js';
-import { findNatsServer, hostPort, NatsServerMissingError, probeNats, startLocalNats } from './platform/nats.js';
+import { hostPort, NatsServerMissingError, probeNats, startLocalNats } from './platform/nats.js';
 import type { LocalNats } from './platform/nats.js';
 import { repoRoot, SERVICES, spawnService, waitUntilReady } from './platform/service-process.js';
 import type { ServiceProcess } from './platform/service-process.js';
@@ -77,8 +77,12 @@ async function ensureNats(): Promise<string> {
   if (!['localhost', '127.0.0.1', '::1', '0.0.0.0'].includes(host)) {
     throw new Error(`no NATS server answers at ${natsUrl}; start it there, or unset NATS_URL to run one locally`);
   }
-  const binary = findNatsServer(env);
-  if (binary === undefined) throw new NatsServerMissingError(natsUrl);
+  let binary: string;
+  try {
+    binary = natsServerBinary(env);
+  } catch {
+    throw new NatsServerMissingError(natsUrl);
+  }
   const storeDir = resolve(dataDir, 'nats');
   log(`no NATS server at ${natsUrl}: starting ${binary} with JetStream (store: ${storeDir})`);
   const natsLine = prefixer('nats', 4, width, color);

@@ -4,9 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { delimiter, join } from 'node:path';
 
 /** What a server said in its INFO line. */
 export interface NatsProbe {
@@ -59,22 +58,6 @@ export class NatsServerMissingError extends Error {
     );
     this.name = 'NatsServerMissingError';
   }
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `NATS_SERVER_BIN`, else `nats-server` on PATH, else `/usr/sbin/nats-server`; undefined when none is executable. */
-export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.NATS_SERVER_BIN !== undefined && env.NATS_SERVER_BIN !== '') return executable(env.NATS_SERVER_BIN) ? env.NATS_SERVER_BIN : undefined;
-  const candidates = [...(env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'nats-server')), '/usr/sbin/nats-server'];
-  return candidates.find(executable);
 }
 
 /** A nats-server this script started. */

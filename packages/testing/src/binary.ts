@@ -16,8 +16,8 @@ function isExecutableFile(path: string): boolean {
   }
 }
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+function onPath(name: string, path: string | undefined): string | undefined {
+  for (const dir of (path ?? '').split(delimiter)) {
     if (dir === '') continue;
     const candidate = join(dir, name);
     if (isExecutableFile(candidate)) return candidate;
@@ -32,18 +32,19 @@ function onPath(name: string): string | undefined {
  * when set it must resolve to an executable file), else `nats-server` on `PATH`, else
  * `/usr/sbin/nats-server`.
  *
+ * @param env - where `NATS_SERVER_BIN` and `PATH` are read (default `process.env`)
  * @returns the path of the binary.
  * @throws Error when no binary is found; the message says how to install one
  *   (`apt-get install -y nats-server`) or to set `NATS_SERVER_BIN`.
  */
-export function natsServerBinary(): string {
-  const fromEnv = process.env.NATS_SERVER_BIN;
+export function natsServerBinary(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const fromEnv = env.NATS_SERVER_BIN;
   if (fromEnv !== undefined && fromEnv !== '') {
-    const resolved = fromEnv.includes('/') ? fromEnv : (onPath(fromEnv) ?? fromEnv);
+    const resolved = fromEnv.includes('/') ? fromEnv : (onPath(fromEnv, env.PATH) ?? fromEnv);
     if (isExecutableFile(resolved)) return resolved;
     throw new Error(`NATS_SERVER_BIN=${fromEnv} is not an executable file: ${INSTALL_HINT}`);
   }
-  const found = onPath('nats-server') ?? (isExecutableFile(DEBIAN_PATH) ? DEBIAN_PATH : undefined);
+  const found = onPath('nats-server', env.PATH) ?? (isExecutableFile(DEBIAN_PATH) ? DEBIAN_PATH : undefined);
   if (found !== undefined) return found;
   throw new Error(`nats-server not found on PATH nor at ${DEBIAN_PATH}: ${INSTALL_HINT}`);
 }

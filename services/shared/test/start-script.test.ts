@@ -5,8 +5,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsServer, freePort } from '@multi-agent/testing';
-import { findNatsServer, probeNats } from '../../../scripts/platform/nats.js';
+import { NatsServer, freePort, natsServerBinary } from '@multi-agent/testing';
+import { probeNats } from '../../../scripts/platform/nats.js';
 import { repoRoot } from '../../../scripts/platform/service-process.js';
 import { waitFor } from './support/platform.js';
 
@@ -47,10 +47,9 @@ describe('probing NATS', () => {
   });
 
   it('finds nats-server through NATS_SERVER_BIN, PATH or /usr/sbin', () => {
-    expect(findNatsServer({ NATS_SERVER_BIN: '/nonexistent/nats-server' })).toBeUndefined();
-    const found = findNatsServer({ PATH: process.env.PATH });
-    expect(found === undefined || found.endsWith('nats-server')).toBe(true);
-    if (existsSync('/usr/sbin/nats-server')) expect(findNatsServer({ PATH: '' })).toBe('/usr/sbin/nats-server');
+    expect(() => natsServerBinary({ NATS_SERVER_BIN: '/nonexistent/nats-server' })).toThrow(/NATS_SERVER_BIN/);
+    expect(natsServerBinary({ PATH: process.env.PATH })).toMatch(/nats-server$/);
+    if (existsSync('/usr/sbin/nats-server')) expect(natsServerBinary({ PATH: '' })).toBe('/usr/sbin/nats-server');
   });
 });
 
