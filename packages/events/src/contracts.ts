@@ -10,7 +10,7 @@ import type { BaseEvent } from './base.js';
 import { DEFAULT_EVENT_VERSION } from './base.js';
 import { createEvent } from './create.js';
 import type { CreateEventOptions } from './create.js';
-import type { EventDataMap, EventOf } from './events.js';
+import type { EventDataMap, EventOf } from './event-map.js';
 import { getEventSchema } from './registry.js';
 
 /** The runtime side of one typed event. */

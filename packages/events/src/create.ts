@@ -6,7 +6,7 @@
 import { v4 as uuidv4 } from 'uuid';
 import { DEFAULT_EVENT_VERSION, type DomainEvent } from './base.js';
 import type { DeadLetterData, DeadLetterEvent } from './dead-letter.js';
-import type { EventDataMap, EventOf } from './events.js';
+import type { EventDataMap, EventOf } from './event-map.js';
 import { validateEvent } from './registry.js';
 import { subjects } from './subjects.js';
 

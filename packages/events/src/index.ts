@@ -10,6 +10,7 @@ export * from './errors.js';
 export * from './base.js';
 export * from './subjects.js';
 export * from './schemas.js';
+export * from './event-map.js';
 export * from './events.js';
 export * from './contracts.js';
 export * from './dead-letter.js';
