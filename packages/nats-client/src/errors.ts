@@ -5,13 +5,35 @@
  */
 import { EventBusError } from '@multi-agent/events';
 
+/** Stable error codes of `@multi-agent/nats-client`; decide on these, not on `instanceof` or message text. */
+export const ClientErrorCodes = {
+  CONFIG: 'CONFIG',
+  NOT_CONNECTED: 'NOT_CONNECTED',
+  NO_STREAM: 'NO_STREAM',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  PUBLISH_FAILED: 'PUBLISH_FAILED',
+  JETSTREAM_UNAVAILABLE: 'JETSTREAM_UNAVAILABLE',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  NO_RESPONDERS: 'NO_RESPONDERS',
+  REMOTE_HANDLER: 'REMOTE_HANDLER',
+  NON_RETRYABLE: 'NON_RETRYABLE',
+  HANDLER_TIMEOUT: 'HANDLER_TIMEOUT',
+  STREAM_IDLE: 'STREAM_IDLE',
+  CLIENT_CLOSED: 'CLIENT_CLOSED',
+} as const;
+
+/** The `code` of an error from any package of the bus, or `undefined` for foreign errors. */
+export function errorCode(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
 
 /** A configuration value (usually an environment variable) is invalid. Thrown at startup. */
 export class ConfigError extends EventBusError {
   /** The variable or option that holds the bad value. */
   readonly variable: string;
   constructor(variable: string, message: string) {
-    super('CONFIG', `${variable}: ${message}`);
+    super(ClientErrorCodes.CONFIG, `${variable}: ${message}`);
     this.name = 'ConfigError';
     this.variable = variable;
   }
@@ -20,7 +42,7 @@ export class ConfigError extends EventBusError {
 /** The operation needs a connection and the client has none (never connected, or closed). */
 export class NotConnectedError extends EventBusError {
   constructor(message = 'NATS client is not connected: call connect() first') {
-    super('NOT_CONNECTED', message);
+    super(ClientErrorCodes.NOT_CONNECTED, message);
     this.name = 'NotConnectedError';
   }
 }
@@ -30,7 +52,7 @@ export class NoStreamError extends EventBusError {
   readonly subject: string;
   constructor(subject: string) {
     super(
-      'NO_STREAM',
+      ClientErrorCodes.NO_STREAM,
       `no JetStream stream captures subject "${subject}"; publish events on a subject of the EVENTS, DLQ or TOKENS streams, or declare it in config.coreSubjects for core NATS`,
     );
     this.name = 'NoStreamError';
@@ -43,7 +65,7 @@ export class PayloadTooLargeError extends EventBusError {
   readonly size: number;
   readonly maxPayload: number;
   constructor(size: number, maxPayload: number, subject: string) {
-    super('PAYLOAD_TOO_LARGE', `message for "${subject}" is ${size} bytes; the server accepts at most ${maxPayload}`);
+    super(ClientErrorCodes.PAYLOAD_TOO_LARGE, `message for "${subject}" is ${size} bytes; the server accepts at most ${maxPayload}`);
     this.name = 'PayloadTooLargeError';
     this.size = size;
     this.maxPayload = maxPayload;
@@ -57,7 +79,7 @@ export class PayloadTooLargeError extends EventBusError {
 export class PublishError extends EventBusError {
   readonly subject: string;
   constructor(subject: string, message: string, options?: { cause?: unknown }) {
-    super('PUBLISH_FAILED', `publish to "${subject}" failed: ${message}`, options);
+    super(ClientErrorCodes.PUBLISH_FAILED, `publish to "${subject}" failed: ${message}`, options);
     this.name = 'PublishError';
     this.subject = subject;
   }
@@ -66,7 +88,7 @@ export class PublishError extends EventBusError {
 /** JetStream did not answer an API call (stream or bucket setup) before the deadline, e.g. a cluster without quorum. */
 export class JetStreamUnavailableError extends EventBusError {
   constructor(what: string, timeoutMs: number, cause: unknown) {
-    super('JETSTREAM_UNAVAILABLE', `JetStream did not answer "${what}" within ${timeoutMs} ms`, { cause });
+    super(ClientErrorCodes.JETSTREAM_UNAVAILABLE, `JetStream did not answer "${what}" within ${timeoutMs} ms`, { cause });
     this.name = 'JetStreamUnavailableError';
   }
 }
@@ -76,7 +98,7 @@ export class RequestTimeoutError extends EventBusError {
   readonly subject: string;
   readonly timeoutMs: number;
   constructor(subject: string, timeoutMs: number) {
-    super('REQUEST_TIMEOUT', `request to "${subject}" got no reply within ${timeoutMs} ms`);
+    super(ClientErrorCodes.REQUEST_TIMEOUT, `request to "${subject}" got no reply within ${timeoutMs} ms`);
     this.name = 'RequestTimeoutError';
     this.subject = subject;
     this.timeoutMs = timeoutMs;
@@ -87,7 +109,7 @@ export class RequestTimeoutError extends EventBusError {
 export class NoRespondersError extends EventBusError {
   readonly subject: string;
   constructor(subject: string) {
-    super('NO_RESPONDERS', `no service is listening on "${subject}"`);
+    super(ClientErrorCodes.NO_RESPONDERS, `no service is listening on "${subject}"`);
     this.name = 'NoRespondersError';
     this.subject = subject;
   }
@@ -99,7 +121,7 @@ export class RemoteHandlerError extends EventBusError {
   readonly remoteCode: string;
   readonly remoteName: string;
   constructor(subject: string, remote: { code?: string; name?: string; message: string }) {
-    super('REMOTE_HANDLER', `handler for "${subject}" failed: ${remote.message}`);
+    super(ClientErrorCodes.REMOTE_HANDLER, `handler for "${subject}" failed: ${remote.message}`);
     this.name = 'RemoteHandlerError';
     this.subject = subject;
     this.remoteCode = remote.code ?? 'UNKNOWN';
@@ -113,7 +135,7 @@ export class RemoteHandlerError extends EventBusError {
  */
 export class NonRetryableError extends EventBusError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('NON_RETRYABLE', message, options);
+    super(ClientErrorCodes.NON_RETRYABLE, message, options);
     this.name = 'NonRetryableError';
   }
 }
@@ -122,7 +144,7 @@ export class NonRetryableError extends EventBusError {
 export class HandlerTimeoutError extends EventBusError {
   readonly timeoutMs: number;
   constructor(timeoutMs: number) {
-    super('HANDLER_TIMEOUT', `handler did not finish within ${timeoutMs} ms`);
+    super(ClientErrorCodes.HANDLER_TIMEOUT, `handler did not finish within ${timeoutMs} ms`);
     this.name = 'HandlerTimeoutError';
     this.timeoutMs = timeoutMs;
   }
@@ -133,7 +155,7 @@ export class StreamIdleError extends EventBusError {
   readonly subject: string;
   readonly idleMs: number;
   constructor(subject: string, idleMs: number) {
-    super('STREAM_IDLE', `token stream "${subject}" received nothing for ${idleMs} ms before completion`);
+    super(ClientErrorCodes.STREAM_IDLE, `token stream "${subject}" received nothing for ${idleMs} ms before completion`);
     this.name = 'StreamIdleError';
     this.subject = subject;
     this.idleMs = idleMs;
@@ -143,7 +165,7 @@ export class StreamIdleError extends EventBusError {
 /** The operation was refused because the client is closing. */
 export class ClientClosedError extends EventBusError {
   constructor() {
-    super('CLIENT_CLOSED', 'NATS client is closing or closed');
+    super(ClientErrorCodes.CLIENT_CLOSED, 'NATS client is closing or closed');
     this.name = 'ClientClosedError';
   }
 }

@@ -4,18 +4,47 @@
  * leader) times out or gets "no responders". Such calls are retried until a deadline and then
  * fail with a typed error instead of a raw nats.js timeout.
  */
+import { JetStreamApiError } from '@nats-io/jetstream';
+// JetStreamNotEnabled is exported only through the package's internal entry point.
+import { jserrors } from '@nats-io/jetstream/internal';
+import { errors } from '@nats-io/nats-core';
 import { JetStreamUnavailableError } from './errors.js';
 
-// "already in use/exists": instances starting together race to create the same stream, bucket
-// or durable; the next attempt finds what the winner created.
-const RETRYABLE = /timeout|no responders|503|jetstream not (enabled|available)|leader|temporarily unavailable|already (in use|exists)/i;
+/** JetStream API error codes (`err_code`) that a later attempt may not get. */
+const TRANSIENT_API_CODES: ReadonlySet<number> = new Set([
+  10008, // JetStream system temporarily unavailable (a group is forming or electing)
+  10009, // JetStream cluster can not handle request (no leader yet)
+  // Instances starting together race to create the same stream, bucket or durable; the next
+  // attempt finds what the winner created.
+  10058, // stream name already in use
+  10013, // consumer name already in use
+  10105, // consumer already exists and is still active
+  10148, // consumer already exists (2.10+ create action)
+]);
 
-/** True for failures that a later attempt may not have. */
+function isTransientOne(err: unknown): boolean {
+  if (err instanceof errors.TimeoutError || err instanceof errors.NoRespondersError) return true;
+  if (err instanceof errors.RequestError) return err.isNoResponders();
+  // nats.js reports "no responders" on the JetStream API as JetStreamNotEnabled: while a
+  // server restarts or a cluster forms, JetStream is not there *yet*.
+  if (err instanceof jserrors.JetStreamNotEnabled) return true;
+  if (err instanceof JetStreamApiError) return err.status === 503 || TRANSIENT_API_CODES.has(err.code);
+  return false;
+}
+
+/** True when the server did not answer at all: a timeout, or no responders (stream missing or JetStream not up). */
+export function isNoAnswer(err: unknown): boolean {
+  const one = (e: unknown): boolean =>
+    e instanceof errors.TimeoutError ||
+    e instanceof errors.NoRespondersError ||
+    e instanceof jserrors.JetStreamNotEnabled ||
+    (e instanceof errors.RequestError && e.isNoResponders());
+  return one(err) || (err instanceof Error && one(err.cause));
+}
+
+/** True for failures that a later attempt may not have (the error or its direct cause). */
 export function isTransientApiError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const cause = (err as { cause?: unknown }).cause;
-  const causeText = cause instanceof Error ? `${cause.name} ${cause.message}` : '';
-  return RETRYABLE.test(`${err.name} ${err.message} ${causeText}`);
+  return isTransientOne(err) || (err instanceof Error && isTransientOne(err.cause));
 }
 
 /** Runs `call` until it succeeds, a non-transient error occurs, or `timeoutMs` passed. */

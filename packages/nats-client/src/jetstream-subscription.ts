@@ -7,6 +7,8 @@
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { Consumer, ConsumerConfig, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+// The pull's status error class is exported only through the internal entry point.
+import { JetStreamStatusError } from '@nats-io/jetstream/internal';
 import { nanos } from '@nats-io/nats-core';
 import { ConfigError } from './errors.js';
 import { withApiRetry } from './jetstream-api.js';
@@ -56,6 +58,16 @@ function isNotFound(err: unknown): boolean {
     err instanceof JetStreamApiError &&
     (err.code === JetStreamApiCodes.ConsumerNotFound || err.code === JetStreamApiCodes.StreamNotFound)
   );
+}
+
+/**
+ * The consumer is gone: not found, or deleted under a running pull. A deleted consumer reaches
+ * a pull only as status 409 with the description "consumer deleted"; the server sends no other
+ * code for it (409 also means limits and leadership changes), so this one check reads the text,
+ * as nats.js itself does.
+ */
+function isConsumerGone(err: unknown): boolean {
+  return isNotFound(err) || (err instanceof JetStreamStatusError && err.code === 409 && err.message.toLowerCase() === 'consumer deleted');
 }
 
 /** A pull-consumer subscription with bounded concurrency. */
@@ -184,7 +196,7 @@ export class JetStreamSubscription implements Subscription {
         errorBackoff = 100;
       } catch (err) {
         if (this.stopping) break;
-        if (isNotFound(err) || /consumer (deleted|not found)/i.test(String(err))) this.pullConsumer = undefined;
+        if (isConsumerGone(err)) this.pullConsumer = undefined;
         this.options.logger.warn({ err, subject: this.subject, consumer: this.consumerName }, 'fetch failed; retrying');
         await this.sleep(errorBackoff);
         errorBackoff = Math.min(errorBackoff * 2, MAX_ERROR_BACKOFF_MS);

@@ -7,10 +7,11 @@
 import { EventHeaders, assertPublishSubject, completeEnvelope, encodeEvent, eventHeaders, validateEvent } from '@multi-agent/events';
 import type { DomainEvent, EventInput } from '@multi-agent/events';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/nats-core';
+import { errors, headers as natsHeaders } from '@nats-io/nats-core';
 import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import type { NatsConfig } from './config.js';
 import { NoStreamError, NotConnectedError, PayloadTooLargeError, PublishError } from './errors.js';
+import { isNoAnswer } from './jetstream-api.js';
 import type { ClientMetrics } from './metrics.js';
 import { isCoreSubject, streamFor } from './topology.js';
 import type { StreamSpec } from './topology.js';
@@ -153,19 +154,22 @@ export class EventPublisher {
 
 const RETRY_PAUSE_MS = 100;
 
+/** "No responders": JetStream recovers or elects a leader (or the stream is gone); not a timeout. */
 function isNoResponders(err: unknown): boolean {
-  return err instanceof Error && /no responders|503/i.test(`${err.message} ${String((err as { cause?: unknown }).cause)}`);
+  return isNoAnswer(err) && !isTimeout(err);
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof errors.TimeoutError || (err instanceof Error && err.cause instanceof errors.TimeoutError);
 }
 
 /** Turns the client's publish errors into ours, keeping the original as `cause`. */
 function mapPublishError(subject: string, stream: string, err: unknown): Error {
-  const message = err instanceof Error ? err.message : String(err);
-  // The server answers "no responders" when the stream is gone; nats.js calls that "jetstream is not enabled".
-  if (/no responders|not enabled|503/i.test(message)) {
-    return new PublishError(subject, `stream ${stream} does not answer (missing, or JetStream unavailable)`, { cause: err });
-  }
-  if (/timeout/i.test(message)) {
+  if (isTimeout(err)) {
     return new PublishError(subject, 'no acknowledgement before the timeout; the event may or may not be stored, publish it again with the same eventId', { cause: err });
   }
-  return new PublishError(subject, message, { cause: err });
+  if (isNoResponders(err)) {
+    return new PublishError(subject, `stream ${stream} does not answer (missing, or JetStream unavailable)`, { cause: err });
+  }
+  return new PublishError(subject, err instanceof Error ? err.message : String(err), { cause: err });
 }

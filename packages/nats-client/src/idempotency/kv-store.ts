@@ -4,6 +4,7 @@
  */
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { withApiRetry } from '../jetstream-api.js';
 import { newOwner } from './store.js';
@@ -26,6 +27,28 @@ function kvKey(key: string): string {
   return SAFE_KEY.test(dotted) && !dotted.startsWith('.') && !dotted.endsWith('.')
     ? dotted
     : `x.${Buffer.from(key).toString('hex')}`;
+}
+
+/**
+ * The compare-and-set lost: the key exists (create) or moved on (update, delete). Anything
+ * else (a timeout, a lost connection) is not an answer about the key and is thrown on, so the
+ * delivery retries the event instead of mistaking an outage for a busy twin.
+ */
+function isCasConflict(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
+
+/** Runs a compare-and-set write; `undefined` when it lost. */
+async function casWrite(write: () => Promise<number>): Promise<number | undefined> {
+  try {
+    return await write();
+  } catch (err) {
+    if (isCasConflict(err)) return undefined;
+    throw err;
+  }
 }
 
 function encode(record: KeyRecord): string {
@@ -53,44 +76,30 @@ export class KvIdempotencyStore implements IdempotencyStore {
     const k = kvKey(key);
     const owner = newOwner();
     const value = encode({ state: 'lease', owner, expiresAt: Date.now() + leaseMs });
-    try {
-      const revision = await this.kv.create(k, value);
-      return { status: 'claimed', lease: { key: k, owner, revision } };
-    } catch {
-      // The key exists: look at who holds it.
-    }
+    const claimed = (revision: number): ClaimResult => ({ status: 'claimed', lease: { key: k, owner, revision } });
+    const created = await casWrite(() => this.kv.create(k, value));
+    if (created !== undefined) return claimed(created);
+    // The key exists: look at who holds it.
     const entry = await this.kv.get(k);
     if (entry === null || entry.operation !== 'PUT') {
       // Deleted between our create and get: one more atomic try, then report busy.
-      try {
-        const revision = await this.kv.create(k, value);
-        return { status: 'claimed', lease: { key: k, owner, revision } };
-      } catch {
-        return { status: 'busy' };
-      }
+      const retried = await casWrite(() => this.kv.create(k, value));
+      return retried === undefined ? { status: 'busy' } : claimed(retried);
     }
     const record = entry.json<KeyRecord>();
     if (record.state === 'done') return { status: 'completed' };
     if (record.expiresAt > Date.now()) return { status: 'busy' };
-    try {
-      const revision = await this.kv.update(k, value, entry.revision);
-      return { status: 'claimed', lease: { key: k, owner, revision } };
-    } catch {
-      return { status: 'busy' };
-    }
+    const takenOver = await casWrite(() => this.kv.update(k, value, entry.revision));
+    return takenOver === undefined ? { status: 'busy' } : claimed(takenOver);
   }
 
   async extend(lease: Lease, leaseMs: number): Promise<boolean> {
-    try {
-      lease.revision = await this.kv.update(
-        lease.key,
-        encode({ state: 'lease', owner: lease.owner, expiresAt: Date.now() + leaseMs }),
-        lease.revision ?? 0,
-      );
-      return true;
-    } catch {
-      return false;
-    }
+    const revision = await casWrite(() =>
+      this.kv.update(lease.key, encode({ state: 'lease', owner: lease.owner, expiresAt: Date.now() + leaseMs }), lease.revision ?? 0),
+    );
+    if (revision === undefined) return false;
+    lease.revision = revision;
+    return true;
   }
 
   async complete(lease: Lease): Promise<void> {
@@ -98,11 +107,11 @@ export class KvIdempotencyStore implements IdempotencyStore {
   }
 
   async release(lease: Lease): Promise<void> {
-    try {
-      await this.kv.delete(lease.key, { previousSeq: lease.revision });
-    } catch {
-      // Someone else took the key over already: nothing of ours to release.
-    }
+    // A lost compare-and-set means someone else took the key over: nothing of ours to release.
+    await casWrite(async () => {
+      await this.kv.delete(lease.key, lease.revision === undefined ? {} : { previousSeq: lease.revision });
+      return 0;
+    });
   }
 
   close(): Promise<void> {
