@@ -24,8 +24,10 @@ export type { SubscribeStreamOptions } from './token-reader.js';
 export type { TextConnection, TextMsg, TextSubscription } from './text-connection.js';
 export type { ReadEventsOptions, StoredEvent } from './event-log.js';
 
-// The errors the client throws; each carries a stable `code`.
+// The errors the client throws; each carries a stable `code` (decide on it, not on the class).
 export {
+  ClientErrorCodes,
+  errorCode,
   ClientClosedError,
   ConfigError,
   HandlerTimeoutError,
