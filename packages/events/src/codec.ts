@@ -1,5 +1,5 @@
 /**
- * The wire format (DESIGN section 3): the event as UTF-8 JSON with `timestamp` as an ISO-8601
+ * The wire format (docs/architecture.md, "The wire format"): the event as UTF-8 JSON with `timestamp` as an ISO-8601
  * string, plus NATS headers that let the server and tools act without parsing the body.
  * Browser-safe: only `TextEncoder`/`TextDecoder`, no Node APIs.
  *

@@ -29,7 +29,7 @@ export const DEAD_LETTER_REASONS = [
  */
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
-/** The `data` of a DLQ record (DESIGN section 6). */
+/** The `data` of a DLQ record (docs/architecture.md, "Retries and dead letters"). */
 export interface DeadLetterData {
   /** The decoded original event as JSON (timestamp as ISO string), when it could be decoded. */
   originalEvent?: Record<string, unknown>;

@@ -25,7 +25,7 @@ export interface NatsConfig {
   maxPingsOut: number;
   /** Deliveries of one event before it is dead-lettered (the consumer's `max_deliver`). */
   maxDeliverAttempts: number;
-  /** Consumer `ack_wait` in ms; a running handler is kept alive with `working()` every half of it. */
+  /** Consumer `ack_wait` in ms; a running handler is kept alive with `working()` every third of it. */
   ackWaitMs: number;
   /** Delay before retry n (ms), taken from this list by attempt number; the last entry repeats. */
   retryBackoffMs: number[];

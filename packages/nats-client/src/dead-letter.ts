@@ -1,5 +1,5 @@
 /**
- * Writes DLQ records (docs/architecture.md, "Dead letters") on `dlq.<consumer>`. The record's eventId is derived
+ * Writes DLQ records (docs/architecture.md, "Retries and dead letters") on `dlq.<consumer>`. The record's eventId is derived
  * from the original's stream and sequence, so the pipeline and the advisory watcher writing
  * the same failure (or one writer retrying) store it once.
  */

@@ -1,5 +1,5 @@
 /**
- * DLQ replay (DESIGN section 6): republishes a dead-lettered event to its original subject with
+ * DLQ replay (docs/architecture.md, "Retries and dead letters"): republishes a dead-lettered event to its original subject with
  * a new eventId and `causationId` = the old eventId, and records the replay in a KV bucket so
  * replaying the same record twice publishes once. The new eventId is derived from the DLQ
  * record, so even a replay interrupted between publish and marker is deduplicated by the

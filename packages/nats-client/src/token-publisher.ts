@@ -1,5 +1,5 @@
 /**
- * Token streaming, the writing side (DESIGN section 7): `publishStream` writes
+ * Token streaming, the writing side (docs/architecture.md, "Token streams"): `publishStream` writes
  * `{ token, isComplete, seq }` into the TOKENS stream in order without waiting for each ack (a
  * bounded window of acks is in flight; completion waits for all).
  */

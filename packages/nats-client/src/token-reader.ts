@@ -1,5 +1,5 @@
 /**
- * Token streaming, the reading side (DESIGN section 7): `subscribeStream` yields a token stream
+ * Token streaming, the reading side (docs/architecture.md, "Token streams"): `subscribeStream` yields a token stream
  * from its first token (or `fromSeq`) in order, once each, ending after the completion token.
  *
  * Stored tokens are read through an ordered JetStream consumer, so a late or resuming reader

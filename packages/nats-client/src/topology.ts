@@ -1,5 +1,5 @@
 /**
- * The platform's stream topology (DESIGN section 4) and subject routing: which stream, if any,
+ * The platform's stream topology (docs/architecture.md, "Streams and subjects") and subject routing: which stream, if any,
  * stores a subject. Subjects outside every stream are core NATS (request/reply, queue groups).
  */
 import { subjectMatches } from '@multi-agent/events';

@@ -1,5 +1,5 @@
 /**
- * The idempotency protocol of DESIGN section 5: claim -> handle -> complete, per
+ * The idempotency protocol (docs/architecture.md, "Idempotency"): claim -> handle -> complete, per
  * (consumer, eventId). A claim is a lease; a completed key is remembered for the TTL.
  */
 
