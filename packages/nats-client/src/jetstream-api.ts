@@ -10,17 +10,26 @@ import { jserrors } from '@nats-io/jetstream/internal';
 import { errors } from '@nats-io/nats-core';
 import { JetStreamUnavailableError } from './errors.js';
 
-/** JetStream API error codes (`err_code`) that a later attempt may not get. */
-const TRANSIENT_API_CODES: ReadonlySet<number> = new Set([
-  10008, // JetStream system temporarily unavailable (a group is forming or electing)
-  10009, // JetStream cluster can not handle request (no leader yet)
-  // Instances starting together race to create the same stream, bucket or durable; the next
-  // attempt finds what the winner created.
+/** `err_code`s of "already exists": instances starting together race to create one stream, bucket or durable. */
+const ALREADY_EXISTS_CODES: ReadonlySet<number> = new Set([
   10058, // stream name already in use
   10013, // consumer name already in use
   10105, // consumer already exists and is still active
   10148, // consumer already exists (2.10+ create action)
 ]);
+
+/** JetStream API error codes (`err_code`) that a later attempt may not get. */
+const TRANSIENT_API_CODES: ReadonlySet<number> = new Set([
+  10008, // JetStream system temporarily unavailable (a group is forming or electing)
+  10009, // JetStream cluster can not handle request (no leader yet)
+  // A lost creation race: the next attempt finds what the winner created.
+  ...ALREADY_EXISTS_CODES,
+]);
+
+/** True when a create call lost a race to another instance creating the same thing. */
+export function isAlreadyExists(err: unknown): boolean {
+  return err instanceof JetStreamApiError && ALREADY_EXISTS_CODES.has(err.code);
+}
 
 function isTransientOne(err: unknown): boolean {
   if (err instanceof errors.TimeoutError || err instanceof errors.NoRespondersError) return true;

@@ -5,7 +5,7 @@
 import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { JetStreamManager, StreamConfig, StreamInfo } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
-import { withApiRetry } from './jetstream-api.js';
+import { isAlreadyExists, withApiRetry } from './jetstream-api.js';
 import type { StreamSpec } from './topology.js';
 
 /** What `ensureStreams` did to one stream. */
@@ -68,7 +68,7 @@ export async function ensureStreams(jsm: JetStreamManager, specs: readonly Strea
         jsm.streams.add(toConfig(spec)).then(
           () => true,
           (err: unknown) => {
-            if (/already in use|already exists/i.test(String(err))) return false;
+            if (isAlreadyExists(err)) return false;
             throw err;
           },
         ),
