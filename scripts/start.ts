@@ -96,6 +96,7 @@ async function ensureNats(): Promise<string> {
 async function main(): Promise<void> {
   const url = await ensureNats();
   const ready: Promise<void>[] = [];
+  const metrics: string[] = [];
   for (const [index, name] of SERVICES.entries()) {
     const healthPort = name === 'gateway' ? gatewayPort : await freePort();
     const line = prefixer(name, index, width, color);
@@ -116,11 +117,13 @@ async function main(): Promise<void> {
     });
     const host = name === 'gateway' && gatewayHost !== '0.0.0.0' ? gatewayHost : '127.0.0.1';
     ready.push(waitUntilReady(`http://${host}:${healthPort}/readyz`, service, readyTimeoutMs));
+    metrics.push(`${name.padEnd(width)} http://${host}:${healthPort}/metrics`);
   }
   await Promise.all(ready);
   const shown = gatewayHost === '0.0.0.0' || gatewayHost === '127.0.0.1' ? 'localhost' : gatewayHost;
   log('all services are ready');
   console.log(`\n  Web console: http://${shown}:${gatewayPort}/\n  API:         http://${shown}:${gatewayPort}/api/workflows\n  Stop:        Ctrl-C\n`);
+  console.log(`  Prometheus metrics (health: /healthz, /readyz on the same ports):\n    ${metrics.join('\n    ')}\n`);
 }
 
 main().catch((err: unknown) => {
