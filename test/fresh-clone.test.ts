@@ -68,8 +68,9 @@ it('npm start on a fresh clone installs, runs a workflow, stops; pretest then ha
     }, 60_000, 'the execution to end');
     expect(status).toBe('completed');
   } finally {
-    // The whole group: npm, and the start script it runs (which stops its services and NATS).
-    if (start.pid !== undefined && start.exitCode === null) process.kill(-start.pid, 'SIGTERM');
+    // Ctrl-C as a terminal sends it: SIGINT to the whole group, npm and the start script it
+    // runs (which stops its services and the nats-server it started).
+    if (start.pid !== undefined && start.exitCode === null) process.kill(-start.pid, 'SIGINT');
   }
   expect(await exited).toBe(0);
   expect(output).toContain('stopping the nats-server started by npm start');

@@ -234,7 +234,6 @@ export class NatsClient {
       metrics: this.metrics,
       setupTimeoutMs: SETUP_TIMEOUT_MS,
     });
-    let subscriber: Subscriber | undefined;
     try {
       this.streamReport = await ensureStreams(connection.jsm, this.streams, SETUP_TIMEOUT_MS);
       for (const s of this.streamReport) {
@@ -242,7 +241,7 @@ export class NatsClient {
         else if (s.action !== 'unchanged') this.logger.info(s, `stream ${s.action}`);
       }
       const store = this.options.idempotencyStore ?? (await openIdempotencyStore(this.config, connection.js, SETUP_TIMEOUT_MS));
-      subscriber = new Subscriber({
+      const subscriber = new Subscriber({
         connection,
         config: this.config,
         serviceName: this.serviceName,
@@ -255,10 +254,11 @@ export class NatsClient {
       });
       // Publishing needs the connection before the watcher starts: it may write DLQ records at once.
       this.live = { connection, subscriber, store };
+      this.metrics.setConsumerLagSource(() => subscriber.consumerLag());
       if (this.options.deadLetterWatcher !== false) await subscriber.startDeadLetterWatcher();
     } catch (err) {
       // A failed connect() must not leave a connection (or half a client) behind.
-      await subscriber?.stopAll();
+      await this.live?.subscriber.stopAll();
       this.live = undefined;
       await connection.nc.close().catch(() => undefined);
       throw err;

@@ -4,6 +4,18 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** One durable consumer's backlog, as the server reports it. */
+export interface ConsumerLag {
+  stream: string;
+  consumer: string;
+  /** Stored messages not yet delivered to the consumer. */
+  pending: number;
+  /** Delivered and not yet acknowledged. */
+  ackPending: number;
+  /** Delivered more than once and not yet acknowledged. */
+  redelivered: number;
+}
+
 /** The metrics a client records; expose `registry` on a `/metrics` endpoint. */
 export class ClientMetrics {
   readonly registry: Registry;
@@ -13,6 +25,7 @@ export class ClientMetrics {
   readonly deadLettered: Counter<'consumer' | 'reason'>;
   readonly inFlight: Gauge<'subscription'>;
   readonly connectionEvents: Counter<'type'>;
+  readonly publishSeconds: Histogram<'stream'>;
 
   private readonly children = new Map<Counter<string>, Map<string, { inc(): void }>>();
 
@@ -33,6 +46,42 @@ export class ClientMetrics {
       byLabels.set(key, child);
     }
     return child;
+  }
+
+  private lagSource: (() => Promise<ConsumerLag[]>) | undefined;
+  private lagRead: Promise<ConsumerLag[]> | undefined;
+
+  /**
+   * Reports the backlog of the client's durable consumers on every scrape: read from the
+   * server then, so an unscraped service costs nothing.
+   */
+  setConsumerLagSource(source: () => Promise<ConsumerLag[]>): void {
+    this.lagSource = source;
+  }
+
+  // The three lag gauges are collected together in one scrape: they share one read.
+  private consumerLag(): Promise<ConsumerLag[]> {
+    if (this.lagSource === undefined) return Promise.resolve([]);
+    this.lagRead ??= this.lagSource()
+      // A failed read shows no series rather than failing the whole scrape.
+      .catch(() => [])
+      .finally(() => (this.lagRead = undefined));
+    return this.lagRead;
+  }
+
+  private lagGauge(name: string, help: string, pick: (lag: ConsumerLag) => number, registers: Registry[]): Gauge<'stream' | 'consumer'> {
+    const read = (): Promise<ConsumerLag[]> => this.consumerLag();
+    return new Gauge({
+      name,
+      help,
+      labelNames: ['stream', 'consumer'],
+      registers,
+      // prom-client calls collect with the gauge as `this`.
+      async collect() {
+        this.reset();
+        for (const lag of await read()) this.labels(lag.stream, lag.consumer).set(pick(lag));
+      },
+    });
   }
 
   constructor(service: string, registry?: Registry) {
@@ -76,5 +125,15 @@ export class ClientMetrics {
       labelNames: ['type'],
       registers,
     });
+    this.publishSeconds = new Histogram({
+      name: 'eventbus_publish_duration_seconds',
+      help: 'Time from publish() to the JetStream acknowledgement, by stream.',
+      labelNames: ['stream'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    this.lagGauge('eventbus_consumer_pending_messages', 'Stored messages not yet delivered to a durable consumer.', (l) => l.pending, registers);
+    this.lagGauge('eventbus_consumer_ack_pending_messages', 'Messages delivered to a durable consumer and not yet acknowledged.', (l) => l.ackPending, registers);
+    this.lagGauge('eventbus_consumer_redelivered_messages', 'Unacknowledged messages of a durable consumer delivered more than once.', (l) => l.redelivered, registers);
   }
 }

@@ -57,6 +57,7 @@ const MAX_CACHED_ROUTES = 10_000;
 /** Publishes events for one client. */
 export class EventPublisher {
   private readonly routes = new Map<string, StreamSpec | undefined>();
+  private readonly latency = new Map<string, { observe(seconds: number): void }>();
 
   constructor(
     private readonly target: () => PublishTarget | undefined,
@@ -104,10 +105,12 @@ export class EventPublisher {
       return { eventId: event.eventId, duplicate: false };
     }
     h.set(EventHeaders.MSG_ID, msgId);
+    const startedAt = performance.now();
     for (;;) {
       try {
         const ack = await target.js.publish(subject, payload, { headers: h, timeout: Math.max(1, deadline - Date.now()) });
         this.metrics.counter(this.metrics.published, ack.stream, ack.duplicate ? 'duplicate' : 'stored').inc();
+        this.publishSeconds(ack.stream).observe((performance.now() - startedAt) / 1000);
         return { eventId: event.eventId, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
         // JetStream answers "no responders" while it recovers after a restart or elects a leader:
@@ -120,6 +123,16 @@ export class EventPublisher {
         throw mapPublishError(subject, stream.name, err);
       }
     }
+  }
+
+  // Label lookups cost on every publish: keep each stream's histogram child.
+  private publishSeconds(stream: string): { observe(seconds: number): void } {
+    let child = this.latency.get(stream);
+    if (child === undefined) {
+      child = this.metrics.publishSeconds.labels(stream);
+      this.latency.set(stream, child);
+    }
+    return child;
   }
 
   // Routing is asked on every publish and event subjects are few: remember the answers.

@@ -17,7 +17,7 @@ import type { EventHandler, SubscribeOptions, Subscription } from './handler.js'
 import type { IdempotencyStore } from './idempotency/store.js';
 import { JetStreamSubscription } from './jetstream-subscription.js';
 import type { Logger } from './logger.js';
-import type { ClientMetrics } from './metrics.js';
+import type { ClientMetrics, ConsumerLag } from './metrics.js';
 import type { EventPublisher } from './publisher.js';
 import { AdvisorySubjects, StreamNames, streamFor } from './topology.js';
 import type { StreamSpec } from './topology.js';
@@ -52,6 +52,8 @@ function supportsTermReason(version: string | undefined): boolean {
 /** Runs the subscriptions of one connected client. */
 export class Subscriber {
   private readonly running = new Set<Subscription>();
+  /** The stream of each durable subscription, for its backlog. */
+  private readonly durables = new Map<Subscription, string>();
   private watcher: JetStreamSubscription | undefined;
 
   constructor(private readonly deps: SubscriberDeps) {}
@@ -74,13 +76,32 @@ export class Subscriber {
         ? this.subscribeCore(subject, handler, durableName, options)
         : await this.subscribeJetStream(stream, subject, handler, durableName, options);
     this.running.add(subscription);
+    if (stream !== undefined && subscription.kind === 'durable') this.durables.set(subscription, stream.name);
     // A subscription the caller stops leaves health() and is not stopped again by close().
     const stop = subscription.stop.bind(subscription);
     subscription.stop = async () => {
       this.running.delete(subscription);
+      this.durables.delete(subscription);
       await stop();
     };
     return subscription;
+  }
+
+  /** The backlog of each durable consumer this client runs, read from the server. */
+  async consumerLag(): Promise<ConsumerLag[]> {
+    const { jsm } = this.deps.connection;
+    return Promise.all(
+      [...this.durables].map(async ([subscription, stream]) => {
+        const info = await jsm.consumers.info(stream, subscription.consumer);
+        return {
+          stream,
+          consumer: subscription.consumer,
+          pending: info.num_pending,
+          ackPending: info.num_ack_pending,
+          redelivered: info.num_redelivered,
+        };
+      }),
+    );
   }
 
   /**
@@ -114,6 +135,7 @@ export class Subscriber {
   async stopAll(): Promise<void> {
     const all = [...this.running, ...(this.watcher === undefined ? [] : [this.watcher])];
     this.running.clear();
+    this.durables.clear();
     this.watcher = undefined;
     await Promise.all(all.map((s) => s.stop()));
   }
