@@ -18,3 +18,4 @@ export * from './tool-call.js';
 export * from './metrics.js';
 export * from './ops-server.js';
 export * from './run-service.js';
+export * from './bus-access.js';
