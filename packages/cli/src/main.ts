@@ -1,7 +1,7 @@
 /** The `multi-agent` command line: parses arguments (commander) and runs one command. */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { NatsClient } from '@multi-agent/nats-client';
-import { dlqList, dlqReplay, dlqShow } from './commands/dlq.js';
+import { dlqList, dlqPurge, dlqReplay, dlqShow } from './commands/dlq.js';
 import { schemaCommand } from './commands/schema.js';
 import { streamsCommand } from './commands/streams.js';
 import { EVENT_FAMILIES, tailCommand } from './commands/tail.js';
@@ -27,6 +27,12 @@ function positiveInteger(what: string) {
 }
 
 const sequence = positiveInteger('a DLQ sequence');
+
+function isoTime(value: string): Date {
+  const time = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : undefined;
+  if (time === undefined || Number.isNaN(time.getTime())) throw new InvalidArgumentError('an ISO-8601 time is expected, e.g. 2026-01-31T12:00:00Z');
+  return time;
+}
 
 /** What every command's action gets. */
 interface Run {
@@ -76,7 +82,7 @@ export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) 
     .option('--consumers', 'list the consumers too')
     .action(action(async (r, options: { consumers?: boolean }) => streamsCommand(await r.client(), r.io, options.consumers === true)));
 
-  const dlq = program.command('dlq').description('dead-lettered events: list, show, replay');
+  const dlq = program.command('dlq').description('dead-lettered events: list, show, replay, purge');
   dlq
     .command('ls')
     .description('DLQ records, oldest first')
@@ -98,6 +104,20 @@ export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) 
           usageError(command, 'dlq replay takes sequence numbers or --consumer NAME');
         }
         await dlqReplay(await r.client(), r.io, seqs ?? [], options.consumer);
+      }),
+    );
+
+  dlq
+    .command('purge')
+    .description('delete DLQ records for good (asks first on a terminal; --yes to script)')
+    .option('--consumer <name>', "only this durable consumer's records")
+    .option('--before <time>', 'only records dead-lettered before this ISO-8601 time', isoTime)
+    .option('--yes', 'do not ask (required without a terminal)')
+    .action(
+      action(async (r, options: { consumer?: string; before?: Date; yes?: boolean }, command: Command) => {
+        const yes = options.yes === true;
+        if (!yes && r.io.confirm === undefined) usageError(command, 'refusing to purge without --yes: there is no terminal to confirm on');
+        return dlqPurge(await r.client(), r.io, { ...options, yes });
       }),
     );
 

@@ -1,5 +1,7 @@
-/** `multi-agent dlq ls|show|replay`: inspect and replay dead-lettered events. */
+/** `multi-agent dlq ls|show|replay|purge`: inspect, replay and purge dead-lettered events. */
 import type { NatsClient } from '@multi-agent/nats-client';
+import { describeSelection, purgeSelection, selectPurge } from '../dlq-purge.js';
+import type { PurgeFilter } from '../dlq-purge.js';
 import { clip, table } from '../output.js';
 import type { Io } from '../output.js';
 
@@ -42,4 +44,30 @@ export async function dlqReplay(client: NatsClient, io: Io, seqs: number[], cons
   for (const r of results) {
     io.out(`${r.dlqSequence}  ${r.status}${r.subject === undefined ? '' : `  -> ${r.subject}`}${r.eventId === undefined ? '' : `  eventId ${r.eventId}`}${r.reason === undefined ? '' : `  (${r.reason})`}`);
   }
+}
+
+/** Options of {@link dlqPurge}. */
+export interface DlqPurgeOptions extends PurgeFilter {
+  /** Purge without asking. */
+  yes: boolean;
+}
+
+/**
+ * Purges DLQ records after confirmation on the terminal (or with `yes`).
+ *
+ * @returns the exit code: 0 purged (or nothing to purge), 1 declined
+ */
+export async function dlqPurge(client: NatsClient, io: Io, options: DlqPurgeOptions): Promise<number> {
+  const selection = await selectPurge(client, options);
+  if (selection.count === 0) {
+    io.out(`nothing to purge: ${describeSelection(selection).replace(/^0 /, 'no ')}`);
+    return 0;
+  }
+  if (!options.yes && !(await io.confirm?.(`Purge ${describeSelection(selection)}? This cannot be undone.`))) {
+    io.err('nothing purged');
+    return 1;
+  }
+  const purged = await purgeSelection(client, selection);
+  io.out(`purged ${describeSelection({ ...selection, count: purged })}`);
+  return 0;
 }
