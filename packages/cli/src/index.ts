@@ -12,3 +12,5 @@ export { messageContracts, jsonSchemaOf, addressPattern } from './contracts/mess
 export type { MessageContract, MessageKind } from './contracts/messages.js';
 export { asyncApiDocument, ContractError } from './contracts/asyncapi.js';
 export { ASYNCAPI_FILE, SCHEMA_DIR, contractFiles, writeContracts } from './contracts/write.js';
+export { consumerFinding, diagnose } from './doctor.js';
+export type { DiagnoseOptions, DoctorReport, Finding, FindingStatus } from './doctor.js';

@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { NatsClient } from '@multi-agent/nats-client';
 import { dlqList, dlqPurge, dlqReplay, dlqShow } from './commands/dlq.js';
+import { doctorCommand } from './commands/doctor.js';
 import { schemaCommand } from './commands/schema.js';
 import { streamsCommand } from './commands/streams.js';
 import { EVENT_FAMILIES, tailCommand } from './commands/tail.js';
@@ -27,6 +28,14 @@ function positiveInteger(what: string) {
 }
 
 const sequence = positiveInteger('a DLQ sequence');
+
+function positiveNumber(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive number`);
+    return n;
+  };
+}
 
 function isoTime(value: string): Date {
   const time = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : undefined;
@@ -140,6 +149,13 @@ export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) 
     .description('the events of one flow as a causation tree')
     .argument('<correlationId>', "the flow's correlationId (or its first event's eventId)")
     .action(action(async (r, correlationId: string) => traceCommand(await r.client(), r.io, correlationId)));
+
+  program
+    .command('doctor')
+    .description('check the server, the streams against the topology and every durable consumer; exit code 1 on a problem, with a fix for each')
+    .option('--window <seconds>', 'time between the two looks at each consumer', positiveNumber('--window'), 3)
+    .option('--json', 'the report as JSON')
+    .action(action(async (r, options: { window: number; json?: boolean }) => doctorCommand(() => r.client(), r.io, { windowMs: options.window * 1000, json: options.json === true })));
 
   program
     .command('schema')
