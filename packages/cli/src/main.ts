@@ -1,6 +1,7 @@
 /** The `multi-agent` command line: parses arguments (commander) and runs one command. */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { NatsClient } from '@multi-agent/nats-client';
+import { bashCompletion, zshCompletion } from './commands/completion.js';
 import { dlqList, dlqPurge, dlqReplay, dlqShow } from './commands/dlq.js';
 import { doctorCommand } from './commands/doctor.js';
 import { schemaCommand } from './commands/schema.js';
@@ -89,18 +90,21 @@ export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) 
     .command('streams')
     .description('the platform streams, and with --consumers every consumer and its backlog')
     .option('--consumers', 'list the consumers too')
-    .action(action(async (r, options: { consumers?: boolean }) => streamsCommand(await r.client(), r.io, options.consumers === true)));
+    .option('--json', 'as JSON')
+    .action(action(async (r, options: { consumers?: boolean; json?: boolean }) => streamsCommand(await r.client(), r.io, options.consumers === true, options.json === true)));
 
   const dlq = program.command('dlq').description('dead-lettered events: list, show, replay, purge');
   dlq
     .command('ls')
     .description('DLQ records, oldest first')
     .option('--consumer <name>', 'only the records of this durable consumer')
-    .action(action(async (r, options: { consumer?: string }) => dlqList(await r.client(), r.io, options.consumer)));
+    .option('--json', 'every record in full, as JSON')
+    .action(action(async (r, options: { consumer?: string; json?: boolean }) => dlqList(await r.client(), r.io, options.consumer, options.json === true)));
   dlq
     .command('show')
     .description('one DLQ record in full (JSON)')
     .argument('<seq>', 'DLQ stream sequence', sequence)
+    .option('--json', 'the same JSON (accepted like on every read command)')
     .action(action(async (r, seq: number) => ((await dlqShow(await r.client(), r.io, seq)) ? ExitCode.OK : ExitCode.FAILED)));
   dlq
     .command('replay')
@@ -148,7 +152,8 @@ export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) 
     .command('trace')
     .description('the events of one flow as a causation tree')
     .argument('<correlationId>', "the flow's correlationId (or its first event's eventId)")
-    .action(action(async (r, correlationId: string) => traceCommand(await r.client(), r.io, correlationId)));
+    .option('--json', 'the causation tree as JSON')
+    .action(action(async (r, correlationId: string, options: { json?: boolean }) => traceCommand(await r.client(), r.io, correlationId, options.json === true)));
 
   program
     .command('doctor')
@@ -162,6 +167,16 @@ export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) 
     .description('write the JSON Schema of every event and the AsyncAPI document of the platform (no server needed)')
     .requiredOption('--out <dir>', 'directory to write to (docs/contracts in this repository)')
     .action(action(async (r, options: { out: string }) => schemaCommand(r.io, options.out)));
+
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(multi-agent completion bash)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action(
+      action(async (r, shell: 'bash' | 'zsh') => {
+        r.io.out((shell === 'bash' ? bashCompletion(program) : zshCompletion(program)).trimEnd());
+      }),
+    );
 
   return program;
 }

@@ -1,6 +1,5 @@
 /** Where commands write: lines, colour, a progress line and a confirmation prompt, each only where a terminal is. */
 import { createInterface } from 'node:readline/promises';
-import { styleText } from 'node:util';
 
 /** The command's output (injected so tests can read it and play the terminal). */
 export interface Io {
@@ -14,13 +13,15 @@ export interface Io {
   confirm?(question: string): Promise<boolean>;
 }
 
-/** https://no-color.org: a non-empty NO_COLOR turns colour off. */
-function colourWanted(env: NodeJS.ProcessEnv): boolean {
-  return process.stdout.isTTY && (env.NO_COLOR ?? '') === '';
+/** The streams a terminal Io writes to and reads from (`process.*` in the command). */
+export interface TerminalStreams {
+  stdout: { isTTY?: boolean; write(text: string): unknown };
+  stderr: { isTTY?: boolean; write(text: string): unknown };
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
-async function ask(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+async function ask(streams: TerminalStreams, question: string): Promise<boolean> {
+  const rl = createInterface({ input: streams.stdin, output: streams.stderr as NodeJS.WritableStream });
   try {
     return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
   } finally {
@@ -28,21 +29,35 @@ async function ask(question: string): Promise<boolean> {
   }
 }
 
-/** stdout/stderr, with colour, progress and prompts where they are terminals. */
-export const processIo: Io = {
-  out: (line) => void process.stdout.write(`${line}\n`),
-  err: (line) => void process.stderr.write(`${line}\n`),
-  colour: colourWanted(process.env),
-  ...(process.stderr.isTTY ? { status: (line: string | undefined) => void process.stderr.write(`\r\x1b[2K${line ?? ''}`) } : {}),
-  ...(process.stdin.isTTY && process.stderr.isTTY ? { confirm: ask } : {}),
-};
+/**
+ * An Io on real streams: colour when stdout is a terminal and NO_COLOR is empty or unset
+ * (https://no-color.org), a progress line when stderr is a terminal, questions when stdin and
+ * stderr are.
+ */
+export function terminalIo(streams: TerminalStreams, env: NodeJS.ProcessEnv): Io {
+  return {
+    out: (line) => void streams.stdout.write(`${line}\n`),
+    err: (line) => void streams.stderr.write(`${line}\n`),
+    colour: streams.stdout.isTTY === true && (env.NO_COLOR ?? '') === '',
+    ...(streams.stderr.isTTY === true ? { status: (line: string | undefined) => void streams.stderr.write(`\r\x1b[2K${line ?? ''}`) } : {}),
+    ...(streams.stdin.isTTY === true && streams.stderr.isTTY === true ? { confirm: (question: string) => ask(streams, question) } : {}),
+  };
+}
+
+/** stdout/stderr/stdin of this process. */
+export const processIo: Io = terminalIo(process, process.env);
 
 /** Colours a command uses. */
 export type Colour = 'red' | 'yellow' | 'green' | 'bold' | 'dim';
 
+// SGR codes: on, off.
+const SGR: Record<Colour, [number, number]> = { red: [31, 39], yellow: [33, 39], green: [32, 39], bold: [1, 22], dim: [2, 22] };
+
 /** `text` in `colour` when the output takes colour, else unchanged. */
 export function paint(io: Io, colour: Colour, text: string): string {
-  return io.colour === true ? styleText(colour, text) : text;
+  if (io.colour !== true) return text;
+  const [on, off] = SGR[colour];
+  return `\x1b[${on}m${text}\x1b[${off}m`;
 }
 
 /** Prints a value as JSON (for `--json`). */
