@@ -39,8 +39,6 @@ export interface DoctorReport {
 export interface DiagnoseOptions {
   /** Time between the two looks at each consumer (ms). */
   windowMs: number;
-  /** Waits `ms` (injected so the window can follow an abort signal). */
-  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The report of a bus that could not be examined: no connection, or no JetStream. */
@@ -111,7 +109,6 @@ async function subjectCounts(client: NatsClient, stream: string, filter: string)
 
 /** Runs every check on a connected client. */
 export async function diagnose(client: NatsClient, options: DiagnoseOptions): Promise<DoctorReport> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const health = client.health();
   const account = await client.jetstream.jsm.getAccountInfo();
   const findings: Finding[] = [
@@ -136,7 +133,7 @@ export async function diagnose(client: NatsClient, options: DiagnoseOptions): Pr
 
   const streams = platformStreams(client.config).map((s) => s.name);
   const first = await durables(client, streams);
-  await sleep(options.windowMs);
+  await new Promise<void>((resolve) => setTimeout(resolve, options.windowMs));
   const second = await durables(client, streams);
   const windowSeconds = options.windowMs / 1000;
   for (const [key, info] of second) findings.push(consumerFinding(key, first.get(key), info, windowSeconds));

@@ -11,6 +11,7 @@ export type { Io } from './output.js';
 export { messageContracts, jsonSchemaOf, addressPattern } from './contracts/messages.js';
 export type { MessageContract, MessageKind } from './contracts/messages.js';
 export { asyncApiDocument, ContractError } from './contracts/asyncapi.js';
+export type { AccessDeclaration } from './contracts/asyncapi.js';
 export { ASYNCAPI_FILE, SCHEMA_DIR, contractFiles, writeContracts } from './contracts/write.js';
 export { consumerFinding, diagnose } from './doctor.js';
 export type { DiagnoseOptions, DoctorReport, Finding, FindingStatus } from './doctor.js';

@@ -31,8 +31,6 @@ const TRACESTATE_HEADER = 'tracestate';
 
 type Json = Record<string, unknown>;
 const ref = (path: string): Json => ({ $ref: `#/${path}` });
-// JSON pointer escaping of a key (a contract name has no '/' or '~', the advisory address has '$').
-const pointer = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** Headers of every event message, as the publisher sets them. */
 function eventHeadersSchema(): Json {
@@ -59,14 +57,20 @@ function embedded(contract: MessageContract): Json {
   return schema;
 }
 
-interface Declaration {
+/** One entry of the bus-access declaration. */
+export interface AccessDeclaration {
   /** Who: a service, or `every-service` for what each service's bus client does by itself. */
   who: string;
   access: Readonly<BusAccess>;
 }
 
-/** Builds the document. */
-export function asyncApiDocument(contracts: readonly MessageContract[], declarations: readonly Declaration[]): Json {
+/**
+ * Builds the document: a channel per contract (named like the contract), operations
+ * `<who>.<publishes|consumes|serves|calls>.<channel>` from the declarations.
+ *
+ * @throws {@link ContractError} when a declaration names a subject no contract carries
+ */
+export function asyncApiDocument(contracts: readonly MessageContract[], declarations: readonly AccessDeclaration[]): Json {
   const channels: Json = {};
   const messages: Json = {};
   const schemas: Json = { 'event-headers': eventHeadersSchema() };
@@ -78,7 +82,7 @@ export function asyncApiDocument(contracts: readonly MessageContract[], declarat
       summary: c.description,
       contentType: EVENT_CONTENT_TYPE,
       ...(c.kind === 'event' ? { headers: ref('components/schemas/event-headers') } : {}),
-      payload: ref(`components/schemas/${pointer(c.name)}`),
+      payload: ref(`components/schemas/${c.name}`),
     };
     channels[c.name] = {
       address: c.address,
@@ -86,7 +90,7 @@ export function asyncApiDocument(contracts: readonly MessageContract[], declarat
       ...(Object.keys(c.parameters).length === 0
         ? {}
         : { parameters: Object.fromEntries(Object.entries(c.parameters).map(([p, description]) => [p, { description }])) }),
-      messages: { [c.name]: ref(`components/messages/${pointer(c.name)}`) },
+      messages: { [c.name]: ref(`components/messages/${c.name}`) },
     };
   }
   // A reply goes to the requester's inbox (the NATS reply subject): the replier's result as an
@@ -113,7 +117,7 @@ export function asyncApiDocument(contracts: readonly MessageContract[], declarat
       return found;
     };
     const add = (verb: string, c: MessageContract, operation: Json): void => {
-      operations[`${who}.${verb}.${c.name}`] ??= { channel: ref(`channels/${pointer(c.name)}`), ...operation };
+      operations[`${who}.${verb}.${c.name}`] ??= { channel: ref(`channels/${c.name}`), ...operation };
     };
     for (const s of access.publishes) for (const c of on(s)) add('publishes', c, { action: 'send', summary: `${who} publishes ${c.address}` });
     for (const { subject, durable } of access.consumes) {
@@ -163,7 +167,7 @@ const replyChannelId = (request: MessageContract): string => `${request.name}.re
 
 /** The `reply` of an operation on a request channel (none for other channels). */
 function replyTo(request: MessageContract, contracts: readonly MessageContract[]): Json {
-  return responseOf(request, contracts) === undefined ? {} : { reply: { channel: ref(`channels/${pointer(replyChannelId(request))}`) } };
+  return responseOf(request, contracts) === undefined ? {} : { reply: { channel: ref(`channels/${replyChannelId(request)}`) } };
 }
 
 /** One reply channel (address unknown: the requester's inbox) per request contract with a response contract. */
@@ -176,7 +180,7 @@ function replyChannels(contracts: readonly MessageContract[]): Json {
       address: null,
       description: `Replies to ${request.address}, sent to the requester's inbox (the NATS reply subject): the ${response.name} event, or a reply-error.`,
       messages: {
-        [response.name]: ref(`components/messages/${pointer(response.name)}`),
+        [response.name]: ref(`components/messages/${response.name}`),
         'reply-error': ref('components/messages/reply-error'),
       },
     };
