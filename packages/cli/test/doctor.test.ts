@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { NatsClient, StreamNames } from '@multi-agent/nats-client';
 import { NatsServer } from '@multi-agent/testing';
 import { AckPolicy, StorageType } from '@nats-io/jetstream';
-import { main } from '../src/index.js';
+import { consumerFinding, main } from '../src/index.js';
 import type { DoctorReport } from '../src/index.js';
 
 const servers: NatsServer[] = [];
@@ -96,6 +96,23 @@ describe('multi-agent doctor', () => {
     expect(failLine).toBeGreaterThan(0);
     expect(text.out[failLine + 1]).toMatch(/^ {6}fix: recreate it/);
     expect(text.out.at(-1)).toBe('4 problems, 4 warnings') // the four services with durables never started here;
+  });
+
+  it('warns when a backlog grows while its consumer makes progress', async () => {
+    const { client } = await bus({ watcher: true });
+    const { js, jsm } = client.jetstream;
+    await jsm.consumers.add(StreamNames.EVENTS, { durable_name: 'slow-reader', ack_policy: AckPolicy.Explicit, filter_subject: 'vector.slow' });
+    const publish = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) await client.publish({ eventType: 'vector.slow', data: {} });
+    };
+    await publish(2);
+    const before = await jsm.consumers.info(StreamNames.EVENTS, 'slow-reader');
+    const msg = await (await js.consumers.get(StreamNames.EVENTS, 'slow-reader')).next();
+    await msg!.ackAck();
+    await publish(3);
+    const after = await jsm.consumers.info(StreamNames.EVENTS, 'slow-reader');
+    expect(consumerFinding('EVENTS/slow-reader', before, after, 1)).toMatchObject({ status: 'warn', message: 'backlog growing: 2 -> 4 waiting in 1s' });
+    expect(consumerFinding('EVENTS/slow-reader', after, after, 1).status).toBe('fail'); // no delivery in the window: not draining
   });
 
   it('reports a server that does not answer as a finding with its fix', async () => {
