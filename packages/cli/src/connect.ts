@@ -7,7 +7,8 @@ export async function connectCli(server: string | undefined): Promise<NatsClient
   const client = new NatsClient(
     { ...defaultNatsConfig, ...(server === undefined ? {} : { servers: parseServers(server, '--server') }), maxReconnectAttempts: 0 },
     'multi-agent-cli',
-    { logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }), deadLetterWatcher: false },
+    // Logs go to stderr: stdout carries the command's output (--json must stay parseable).
+    { logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2)), deadLetterWatcher: false },
   );
   await client.connect();
   return client;

@@ -1,9 +1,17 @@
 /**
- * `@multi-agent/cli`: the `multi-agent` command, and the flow reconstruction it uses.
+ * `@multi-agent/cli`: the `multi-agent` command, the flow reconstruction it uses, and the
+ * platform's contracts (event JSON Schemas, the AsyncAPI document).
  *
  * @packageDocumentation
  */
-export { main, USAGE } from './main.js';
+export { buildProgram, ExitCode, main } from './main.js';
 export { causationTree, readFlow, renderTree } from './trace.js';
 export type { TraceNode } from './trace.js';
 export type { Io } from './output.js';
+export { messageContracts, jsonSchemaOf, addressPattern } from './contracts/messages.js';
+export type { MessageContract, MessageKind } from './contracts/messages.js';
+export { asyncApiDocument, ContractError } from './contracts/asyncapi.js';
+export type { AccessDeclaration } from './contracts/asyncapi.js';
+export { ASYNCAPI_FILE, SCHEMA_DIR, contractFiles, writeContracts } from './contracts/write.js';
+export { consumerFinding, diagnose } from './doctor.js';
+export type { DiagnoseOptions, DoctorReport, Finding, FindingStatus } from './doctor.js';

@@ -1,101 +1,199 @@
-/** The `multi-agent` command line: parses arguments and runs one command. */
-import { parseArgs } from 'node:util';
-import { dlqList, dlqReplay, dlqShow } from './commands/dlq.js';
+/** The `multi-agent` command line: parses arguments (commander) and runs one command. */
+import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { NatsClient } from '@multi-agent/nats-client';
+import { bashCompletion, zshCompletion } from './commands/completion.js';
+import { dlqList, dlqPurge, dlqReplay, dlqShow } from './commands/dlq.js';
+import { doctorCommand } from './commands/doctor.js';
+import { schemaCommand } from './commands/schema.js';
 import { streamsCommand } from './commands/streams.js';
 import { EVENT_FAMILIES, tailCommand } from './commands/tail.js';
+import { traceCommand } from './commands/trace.js';
 import { connectCli } from './connect.js';
 import { processIo } from './output.js';
 import type { Io } from './output.js';
-import { causationTree, readFlow, renderTree } from './trace.js';
 
-/** Usage text. */
-export const USAGE = `usage: multi-agent <command> [--server nats://host:4222]
+/** Exit codes: done, failed (e.g. no server answers), bad usage. */
+export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
-  streams [--consumers]          the platform streams (and consumers with their backlog)
-  dlq ls [--consumer NAME]       dead-lettered events, oldest first
-  dlq show SEQ                   one DLQ record in full
-  dlq replay SEQ... | --consumer NAME
-                                 republish to the original subject (new eventId, once per record)
-  tail [SUBJECT...] [--count N]  print events as they are published (default: every event family)
-  trace CORRELATION_ID           the events of one flow as a causation tree
+/** Thrown by a command for bad usage its options cannot express (exit code 2). */
+export function usageError(command: Command, message: string): never {
+  command.error(message, { exitCode: ExitCode.USAGE, code: 'multi-agent.usage' });
+}
 
-The server defaults to NATS_URL (nats://localhost:4222).`;
+function positiveInteger(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a positive integer`);
+    return n;
+  };
+}
+
+const sequence = positiveInteger('a DLQ sequence');
+
+function positiveNumber(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive number`);
+    return n;
+  };
+}
+
+function isoTime(value: string): Date {
+  const time = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : undefined;
+  if (time === undefined || Number.isNaN(time.getTime())) throw new InvalidArgumentError('an ISO-8601 time is expected, e.g. 2026-01-31T12:00:00Z');
+  return time;
+}
+
+/** What every command's action gets. */
+interface Run {
+  io: Io;
+  signal: AbortSignal | undefined;
+  /** Connects to the server of `--server` (or NATS_URL); closed after the command. */
+  client(): Promise<NatsClient>;
+}
+
+/** Builds the command tree; `exit` receives the exit code of the command that ran. */
+export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) => void = () => undefined): Command {
+  let connected: NatsClient | undefined;
+  const program = new Command('multi-agent')
+    .description('Operate the Multi-Agent Platform event bus: streams, dead letters, events, flows, contracts.')
+    .option('--server <url>', 'NATS server URL (default: NATS_URL, or nats://localhost:4222)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.out(text.replace(/\n$/, '')),
+      writeErr: (text) => io.err(text.replace(/\n$/, '')),
+    })
+    .showHelpAfterError('(multi-agent --help shows the usage)');
+
+  const run = (command: Command): Run => ({
+    io,
+    signal,
+    client: async () => {
+      connected ??= await connectCli(command.optsWithGlobals<{ server?: string }>().server);
+      return connected;
+    },
+  });
+  // Runs an action and records its exit code; the client it opened is closed afterwards.
+  const action =
+    <A extends unknown[]>(fn: (r: Run, ...args: A) => Promise<number | void>) =>
+    async (...args: A): Promise<void> => {
+      const command = args[args.length - 1] as Command;
+      try {
+        exit((await fn(run(command), ...args)) ?? ExitCode.OK);
+      } finally {
+        await connected?.close();
+        connected = undefined;
+      }
+    };
+
+  program
+    .command('streams')
+    .description('the platform streams, and with --consumers every consumer and its backlog')
+    .option('--consumers', 'list the consumers too')
+    .option('--json', 'as JSON')
+    .action(action(async (r, options: { consumers?: boolean; json?: boolean }) => streamsCommand(await r.client(), r.io, options.consumers === true, options.json === true)));
+
+  const dlq = program.command('dlq').description('dead-lettered events: list, show, replay, purge');
+  dlq
+    .command('ls')
+    .description('DLQ records, oldest first')
+    .option('--consumer <name>', 'only the records of this durable consumer')
+    .option('--json', 'every record in full, as JSON')
+    .action(action(async (r, options: { consumer?: string; json?: boolean }) => dlqList(await r.client(), r.io, options.consumer, options.json === true)));
+  dlq
+    .command('show')
+    .description('one DLQ record in full (JSON)')
+    .argument('<seq>', 'DLQ stream sequence', sequence)
+    .option('--json', 'the same JSON (accepted like on every read command)')
+    .action(action(async (r, seq: number) => ((await dlqShow(await r.client(), r.io, seq)) ? ExitCode.OK : ExitCode.FAILED)));
+  dlq
+    .command('replay')
+    .description('republish to the original subject (new eventId, causationId = the old one), at most once per record')
+    .argument('[seq...]', 'DLQ stream sequences', (value: string, previous: number[] = []) => [...previous, sequence(value)])
+    .option('--consumer <name>', 'every record of this durable consumer')
+    .action(
+      action(async (r, seqs: number[] | undefined, options: { consumer?: string }, command: Command) => {
+        if ((seqs === undefined || seqs.length === 0) === (options.consumer === undefined)) {
+          usageError(command, 'dlq replay takes sequence numbers or --consumer NAME');
+        }
+        await dlqReplay(await r.client(), r.io, seqs ?? [], options.consumer);
+      }),
+    );
+
+  dlq
+    .command('purge')
+    .description('delete DLQ records for good (asks first on a terminal; --yes to script)')
+    .option('--consumer <name>', "only this durable consumer's records")
+    .option('--before <time>', 'only records dead-lettered before this ISO-8601 time', isoTime)
+    .option('--yes', 'do not ask (required without a terminal)')
+    .action(
+      action(async (r, options: { consumer?: string; before?: Date; yes?: boolean }, command: Command) => {
+        const yes = options.yes === true;
+        if (!yes && r.io.confirm === undefined) usageError(command, 'refusing to purge without --yes: there is no terminal to confirm on');
+        return dlqPurge(await r.client(), r.io, { ...options, yes });
+      }),
+    );
+
+  program
+    .command('tail')
+    .description('print events as they are published (default: every event family), until Ctrl-C')
+    .argument('[subject...]', 'subjects to watch (wildcards allowed)')
+    .option('--count <n>', 'stop after n events', positiveInteger('--count'))
+    .action(
+      action(async (r, subjects: string[], options: { count?: number }) => {
+        await tailCommand(await r.client(), r.io, subjects.length > 0 ? subjects : EVENT_FAMILIES, {
+          ...(options.count === undefined ? {} : { count: options.count }),
+          signal: r.signal ?? interrupted(),
+        });
+      }),
+    );
+
+  program
+    .command('trace')
+    .description('the events of one flow as a causation tree')
+    .argument('<correlationId>', "the flow's correlationId (or its first event's eventId)")
+    .option('--json', 'the causation tree as JSON')
+    .action(action(async (r, correlationId: string, options: { json?: boolean }) => traceCommand(await r.client(), r.io, correlationId, options.json === true)));
+
+  program
+    .command('doctor')
+    .description('check the server, the streams against the topology and every durable consumer; exit code 1 on a problem, with a fix for each')
+    .option('--window <seconds>', 'time between the two looks at each consumer', positiveNumber('--window'), 3)
+    .option('--json', 'the report as JSON')
+    .action(action(async (r, options: { window: number; json?: boolean }) => doctorCommand(() => r.client(), r.io, { windowMs: options.window * 1000, json: options.json === true })));
+
+  program
+    .command('schema')
+    .description('write the JSON Schema of every event and the AsyncAPI document of the platform (no server needed)')
+    .requiredOption('--out <dir>', 'directory to write to (docs/contracts in this repository)')
+    .action(action(async (r, options: { out: string }) => schemaCommand(r.io, options.out)));
+
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(multi-agent completion bash)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action(
+      action(async (r, shell: 'bash' | 'zsh') => {
+        r.io.out((shell === 'bash' ? bashCompletion(program) : zshCompletion(program)).trimEnd());
+      }),
+    );
+
+  return program;
+}
 
 /** Runs the command; resolves with the process exit code (0 ok, 1 failed, 2 usage). */
 export async function main(argv: string[], io: Io = processIo, signal?: AbortSignal): Promise<number> {
-  let parsed;
+  let code: number = ExitCode.OK;
+  const program = buildProgram(io, signal, (c) => (code = c));
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        server: { type: 'string' },
-        consumer: { type: 'string' },
-        consumers: { type: 'boolean' },
-        count: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (err) {
-    io.err(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help === true || command === undefined) {
-    io.out(USAGE);
-    return command === undefined && values.help !== true ? 2 : 0;
-  }
-  const usage = (why: string): number => {
-    io.err(`${why}\n\n${USAGE}`);
-    return 2;
-  };
-  const seqs = rest.slice(1).map(Number);
-  if (command === 'dlq' && rest[0] === 'show' && (seqs.length !== 1 || !Number.isInteger(seqs[0]))) return usage('dlq show takes one sequence number');
-  if (command === 'dlq' && rest[0] === 'replay' && values.consumer === undefined && (seqs.length === 0 || seqs.some((s) => !Number.isInteger(s)))) {
-    return usage('dlq replay takes sequence numbers or --consumer NAME');
-  }
-  const count = values.count === undefined ? undefined : Number(values.count);
-  if (count !== undefined && (!Number.isInteger(count) || count < 1)) return usage('--count takes a positive integer');
-  if (command === 'trace' && rest.length !== 1) return usage('trace takes one correlation id');
-  if (!['streams', 'dlq', 'tail', 'trace'].includes(command)) return usage(`unknown command "${command}"`);
-  if (command === 'dlq' && !['ls', 'show', 'replay'].includes(rest[0] ?? '')) return usage('dlq takes ls, show or replay');
-
-  let client;
-  try {
-    client = await connectCli(values.server);
-  } catch (err) {
-    io.err((err as Error).message);
-    return 1;
-  }
-  try {
-    switch (command) {
-      case 'streams':
-        await streamsCommand(client, io, values.consumers === true);
-        return 0;
-      case 'dlq':
-        if (rest[0] === 'ls') await dlqList(client, io, values.consumer);
-        else if (rest[0] === 'show') return (await dlqShow(client, io, seqs[0]!)) ? 0 : 1;
-        else await dlqReplay(client, io, seqs, values.consumer);
-        return 0;
-      case 'tail':
-        await tailCommand(client, io, rest.length > 0 ? rest : EVENT_FAMILIES, { count, signal: signal ?? interrupted() });
-        return 0;
-      default: {
-        const roots = causationTree(await readFlow(client, rest[0]!));
-        if (roots.length === 0) {
-          io.err(`no events with correlation id ${rest[0]}`);
-          return 1;
-        }
-        for (const line of renderTree(roots)) io.out(line);
-        return 0;
-      }
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? ExitCode.OK : ExitCode.USAGE;
     }
-  } catch (err) {
-    io.err((err as Error).message);
-    return 1;
-  } finally {
-    await client.close();
+    io.err(err instanceof Error ? err.message : String(err));
+    return ExitCode.FAILED;
   }
 }
 

@@ -13,10 +13,13 @@ export interface TraceNode {
   children: TraceNode[];
 }
 
-/** Every stored event of the flow `correlationId`, in stream order. */
-export async function readFlow(client: NatsClient, correlationId: string): Promise<Omit<TraceNode, 'children'>[]> {
+/** Every stored event of the flow `correlationId`, in stream order; `onEvent` hears the count so far. */
+export async function readFlow(client: NatsClient, correlationId: string, onEvent?: (found: number) => void): Promise<Omit<TraceNode, 'children'>[]> {
   const flow: Omit<TraceNode, 'children'>[] = [];
-  for await (const stored of client.readEvents({ correlationId })) flow.push(stored);
+  for await (const stored of client.readEvents({ correlationId })) {
+    flow.push(stored);
+    onEvent?.(flow.length);
+  }
   return flow;
 }
 

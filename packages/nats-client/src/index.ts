@@ -50,9 +50,10 @@ export { RedisIdempotencyStore } from './idempotency/redis-store.js';
 export { idempotencyKey } from './idempotency/store.js';
 export type { ClaimResult, IdempotencyStore, Lease } from './idempotency/store.js';
 
-// Dead letters and the platform's streams, for operators' tools.
+// Dead letters and the platform's topology, for operators' tools and access declarations.
 export type { DeadLetterReplayer, ReplayResult, StoredDeadLetter } from './replay.js';
-export { StreamNames, platformStreams } from './topology.js';
+export { DEAD_LETTER_WATCHER } from './dead-letter-watcher.js';
+export { AdvisorySubjects, StreamNames, platformStreams, streamFor, subjectWithin } from './topology.js';
 export type { StreamSpec } from './topology.js';
 export type { StreamReconcileResult } from './streams.js';
 export type { ClientMetrics } from './metrics.js';

@@ -3,6 +3,7 @@
  * stores a subject. Subjects outside every stream are core NATS (request/reply, queue groups).
  */
 import { subjectMatches } from '@multi-agent/events';
+import { builtinNatsConfig } from './config.js';
 import type { NatsConfig } from './config.js';
 
 /** The subset of a JetStream stream config the platform manages. */
@@ -35,7 +36,7 @@ export const AdvisorySubjects = {
 } as const;
 
 /** The four platform streams for a given config. */
-export function platformStreams(config: Pick<NatsConfig, 'replicas' | 'tokensMaxBytes'>): StreamSpec[] {
+export function platformStreams(config: Pick<NatsConfig, 'replicas' | 'tokensMaxBytes'> = builtinNatsConfig): StreamSpec[] {
   const base = { maxMsgs: -1, maxBytes: -1, duplicateWindowMs: 2 * 60 * 1000, replicas: config.replicas };
   return [
     {

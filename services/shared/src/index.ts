@@ -20,3 +20,4 @@ export * from './tool-call.js';
 export * from './metrics.js';
 export * from './ops-server.js';
 export * from './run-service.js';
+export * from './bus-access.js';

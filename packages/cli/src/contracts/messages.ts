@@ -1,0 +1,133 @@
+/**
+ * Every kind of message on the bus, as a contract: the channel it travels on (a subject,
+ * parameterised where part of it is data), the stream that stores it, and a zod schema of its
+ * whole body, built from the event schema registry of `@multi-agent/events`.
+ */
+import {
+  EventSubjects,
+  SUBJECT_TOKEN_PATTERN,
+  getEventSchema,
+  listEventSchemas,
+  subjectMatches,
+  tokenMessageSchema,
+} from '@multi-agent/events';
+import { AdvisorySubjects, platformStreams, streamFor } from '@multi-agent/nats-client';
+import * as z from 'zod';
+
+/** What a message body is. */
+export type MessageKind = 'event' | 'token' | 'advisory';
+
+/** One channel of the bus and the message on it. */
+export interface MessageContract {
+  /** Names the contract, its schema file and its channel: the subject, or the subject prefix for a parameterised one. */
+  name: string;
+  /** The subject, with `{parameter}` tokens where data goes, e.g. `dlq.{consumer}`. */
+  address: string;
+  /** Description of each `{parameter}` of the address. */
+  parameters: Record<string, string>;
+  kind: MessageKind;
+  /** The stream that stores it; undefined for core NATS (request/reply). */
+  stream: string | undefined;
+  /** One line on what it is. */
+  description: string;
+  /** The whole message body. */
+  schema: z.ZodType;
+}
+
+const STREAMS = platformStreams();
+
+/** The address with each `{parameter}` as a `*` wildcard: the subjects it stands for. */
+export function addressPattern(address: string): string {
+  return address.replace(/\{[^}]+\}/g, '*');
+}
+
+/**
+ * The wire envelope around an event's `data`: what `encodeEvent` writes (timestamp as an
+ * ISO-8601 string; unknown fields are kept, so newer producers may add some).
+ */
+function envelope(eventType: z.ZodType, version: string, data: z.ZodType): z.ZodType {
+  return z.looseObject({
+    eventId: z.string().min(1).describe('Unique event ID (a UUID v4 for new events); also the Nats-Msg-Id header and the idempotency key'),
+    eventType: eventType.describe('The subject the event is published on'),
+    timestamp: z.iso.datetime({ offset: true }).describe('When the event was created, ISO-8601 with offset'),
+    version: z.literal(version).describe('Schema version of data'),
+    correlationId: z.string().optional().describe('Ties together every event of one flow (usually the first event\'s eventId)'),
+    causationId: z.string().optional().describe('eventId of the event that caused this one'),
+    data,
+  });
+}
+
+// The parameterised subjects: the EventSubjects prefix, and what the data-dependent token is.
+const PARAMETERS: Record<string, { token: string; description: string }> = {
+  [EventSubjects.DLQ]: { token: 'consumer', description: 'The durable consumer that gave up on the event' },
+  [EventSubjects.MODEL_TOKEN_STREAM]: { token: 'executionId', description: 'The execution whose tokens these are' },
+};
+
+function storedIn(address: string): string | undefined {
+  return streamFor(STREAMS, addressPattern(address))?.name;
+}
+
+function eventContract(eventType: string, version: string, schema: z.ZodType): MessageContract {
+  const prefix = Object.keys(PARAMETERS).find((p) => subjectMatches(`${p}.*`, eventType));
+  const parameter = prefix === undefined ? undefined : PARAMETERS[prefix];
+  const name = prefix ?? eventType;
+  const address = parameter === undefined ? eventType : `${name}.{${parameter.token}}`;
+  const stream = storedIn(address);
+  // A parameterised subject: the prefix, then one subject token.
+  const typeSchema = parameter === undefined ? z.literal(eventType) : z.string().regex(new RegExp(`^${name.replace(/\./g, '\\.')}\\.${SUBJECT_TOKEN_PATTERN.source.slice(1, -1)}$`));
+  const where = stream === undefined ? 'core NATS request/reply, in no stream' : `stored in the ${stream} stream`;
+  return {
+    name,
+    address,
+    parameters: parameter === undefined ? {} : { [parameter.token]: parameter.description },
+    kind: 'event',
+    stream,
+    description: `The ${name === EventSubjects.DLQ ? 'DLQ record' : name} event, version ${version}; ${where}.`,
+    schema: envelope(typeSchema, version, schema).meta({ title: name }),
+  };
+}
+
+/** Body of a JetStream MAX_DELIVERIES advisory: the fields the DLQ watcher reads. */
+const maxDeliveriesAdvisorySchema = z.looseObject({
+  type: z.literal('io.nats.jetstream.advisory.v1.max_deliver'),
+  id: z.string(),
+  timestamp: z.string(),
+  stream: z.string(),
+  consumer: z.string(),
+  stream_seq: z.int().nonnegative(),
+  deliveries: z.int().nonnegative(),
+});
+
+/** Every message contract, sorted by name: the registry's events, the token stream and the advisory the DLQ watcher reads. */
+export function messageContracts(): MessageContract[] {
+  const events = listEventSchemas().flatMap(({ eventType, version }) => {
+    const data = getEventSchema(eventType, version);
+    return data === undefined ? [] : [eventContract(eventType, version, data)];
+  });
+  const tokenAddress = `${EventSubjects.MODEL_TOKEN_STREAM}.{executionId}`;
+  const tokens: MessageContract = {
+    name: EventSubjects.MODEL_TOKEN_STREAM,
+    address: tokenAddress,
+    parameters: { executionId: PARAMETERS[EventSubjects.MODEL_TOKEN_STREAM]!.description },
+    kind: 'token',
+    stream: storedIn(tokenAddress),
+    description: `One token of an execution's model output, in order (seq), the last one with isComplete; stored in the ${storedIn(tokenAddress)} stream. Not an event: no envelope, no headers.`,
+    schema: tokenMessageSchema.meta({ title: EventSubjects.MODEL_TOKEN_STREAM }),
+  };
+  const advisoryAddress = AdvisorySubjects.MAX_DELIVERIES.replace(/>$/, '{stream}.{consumer}');
+  const advisory: MessageContract = {
+    name: 'jetstream.advisory.max_deliveries',
+    address: advisoryAddress,
+    parameters: { stream: 'The stream of the event a consumer gave up on', consumer: 'That consumer' },
+    kind: 'advisory',
+    stream: storedIn(advisoryAddress),
+    description: `Sent by the NATS server when a consumer exhausted an event's deliveries; the ${storedIn(advisoryAddress)} stream keeps it for the DLQ watcher, which writes the DLQ record.`,
+    schema: maxDeliveriesAdvisorySchema.meta({ title: 'JetStream MAX_DELIVERIES advisory' }),
+  };
+  return [...events, tokens, advisory].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The JSON Schema (draft-07) of a contract's message body, generated by zod. */
+export function jsonSchemaOf(contract: MessageContract): Record<string, unknown> {
+  return z.toJSONSchema(contract.schema, { target: 'draft-07', unrepresentable: 'any' });
+}

@@ -1,0 +1,148 @@
+/**
+ * Which subjects each platform service uses on the bus, declared once as data: what it
+ * publishes, which stream subjects it reads (through a durable consumer or an ephemeral
+ * reader), which request/reply subjects it serves or calls, and which KV buckets it opens.
+ *
+ * The AsyncAPI document of `multi-agent schema` is generated from it, NATS permissions are to
+ * be, and a test runs a workflow through every service and fails when one touches a subject
+ * that is not declared here. Subjects are NATS patterns: `*` is one token, `>` the rest.
+ *
+ * @packageDocumentation
+ */
+import { EventSubjects } from '@multi-agent/events';
+import { AdvisorySubjects, DEAD_LETTER_WATCHER, StreamNames, platformStreams } from '@multi-agent/nats-client';
+import { EXECUTIONS_BUCKET } from './execution/store.js';
+
+/** A stream subject a service reads. */
+export interface ConsumedSubject {
+  /** The consumer's filter subject (a pattern). */
+  subject: string;
+  /**
+   * The durable consumer, shared by the service's replicas; absent for an ephemeral reader
+   * (an ordered consumer that reads the stream back and goes away).
+   */
+  durable?: string;
+}
+
+/** What one service does on the bus. */
+export interface BusAccess {
+  /** Subjects it publishes on (events into a stream, tokens). */
+  publishes: string[];
+  /** Stream subjects it reads. */
+  consumes: ConsumedSubject[];
+  /** Core request/reply subjects it answers (queue group named after the service). */
+  serves: string[];
+  /**
+   * Core request/reply subjects it sends requests to; it also listens on each one's response
+   * subject (`tool.execute.response` for `tool.execute.request`), where a replier may answer
+   * with an event.
+   */
+  calls: string[];
+  /** JetStream KV buckets it opens. */
+  kvBuckets: string[];
+}
+
+/** The platform services, by the name their bus client carries. */
+export type PlatformService = 'gateway' | 'orchestration' | 'agent' | 'tool' | 'model';
+
+/** The name of the KV bucket of the `kv` idempotency store (the services' default store). */
+export const IDEMPOTENCY_BUCKET = 'IDEMPOTENCY';
+
+/** Every subject of the EVENTS stream: what a reader of the whole stream consumes. */
+const EVERY_EVENT: ConsumedSubject[] = (platformStreams().find((s) => s.name === StreamNames.EVENTS)?.subjects ?? []).map(
+  (subject) => ({ subject }),
+);
+
+/**
+ * What every service's bus client does by itself, whatever the service: it dead-letters the
+ * events its handlers give up on (`dlq.<consumer>`), runs the shared watcher that turns
+ * MAX_DELIVERIES advisories into DLQ records, and keeps handled eventIds in the idempotency
+ * bucket.
+ */
+export const CLIENT_BUS_ACCESS: Readonly<BusAccess> = {
+  publishes: [EventSubjects.DLQ_ALL],
+  consumes: [{ subject: AdvisorySubjects.MAX_DELIVERIES, durable: DEAD_LETTER_WATCHER }],
+  serves: [],
+  calls: [],
+  kvBuckets: [IDEMPOTENCY_BUCKET],
+};
+
+/** Per service, what its own code does on the bus (its client adds {@link CLIENT_BUS_ACCESS}). */
+export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAccess>>> = {
+  gateway: {
+    publishes: [EventSubjects.WORKFLOW_EXECUTION_REQUESTED],
+    // An execution's events (the whole stream, kept by correlationId) and its token stream, for the API.
+    consumes: [...EVERY_EVENT, { subject: `${EventSubjects.MODEL_TOKEN_STREAM}.*` }],
+    serves: [],
+    calls: [],
+    kvBuckets: [EXECUTIONS_BUCKET],
+  },
+  orchestration: {
+    publishes: [
+      EventSubjects.EXECUTION_STARTED,
+      EventSubjects.EXECUTION_NODE_STARTED,
+      EventSubjects.EXECUTION_NODE_COMPLETED,
+      EventSubjects.EXECUTION_NODE_FAILED,
+      EventSubjects.EXECUTION_COMPLETED,
+      EventSubjects.EXECUTION_FAILED,
+      EventSubjects.AGENT_EXECUTION_REQUESTED,
+      EventSubjects.TOOL_EXECUTION_REQUESTED,
+    ],
+    consumes: [
+      { subject: EventSubjects.WORKFLOW_EXECUTION_REQUESTED, durable: 'orchestration-workflow_execution_requested' },
+      { subject: EventSubjects.AGENT_EXECUTION_COMPLETED, durable: 'orchestration-agent_execution_completed' },
+      { subject: EventSubjects.AGENT_EXECUTION_FAILED, durable: 'orchestration-agent_execution_failed' },
+      { subject: EventSubjects.TOOL_EXECUTION_COMPLETED, durable: 'orchestration-tool_execution_completed' },
+      { subject: EventSubjects.TOOL_EXECUTION_FAILED, durable: 'orchestration-tool_execution_failed' },
+    ],
+    serves: [],
+    calls: [],
+    kvBuckets: [EXECUTIONS_BUCKET],
+  },
+  agent: {
+    publishes: [
+      EventSubjects.AGENT_EXECUTION_STARTED,
+      EventSubjects.AGENT_EXECUTION_COMPLETED,
+      EventSubjects.AGENT_EXECUTION_FAILED,
+      EventSubjects.MODEL_INFERENCE_REQUESTED,
+    ],
+    consumes: [
+      { subject: EventSubjects.AGENT_EXECUTION_REQUESTED, durable: 'agent-agent_execution_requested' },
+      // The model's answer, read back from the stream by causationId.
+      { subject: 'model.inference.>' },
+    ],
+    serves: [],
+    calls: [EventSubjects.TOOL_EXECUTE_REQUEST],
+    kvBuckets: [],
+  },
+  tool: {
+    publishes: [EventSubjects.TOOL_EXECUTION_COMPLETED, EventSubjects.TOOL_EXECUTION_FAILED],
+    consumes: [{ subject: EventSubjects.TOOL_EXECUTION_REQUESTED, durable: 'tool-tool_execution_requested' }],
+    serves: [EventSubjects.TOOL_EXECUTE_REQUEST],
+    calls: [],
+    kvBuckets: [],
+  },
+  model: {
+    publishes: [EventSubjects.MODEL_INFERENCE_COMPLETED, EventSubjects.MODEL_INFERENCE_FAILED, `${EventSubjects.MODEL_TOKEN_STREAM}.*`],
+    consumes: [
+      { subject: EventSubjects.MODEL_INFERENCE_REQUESTED, durable: 'model-model_inference_requested' },
+      // Ending executions complete their token stream.
+      { subject: 'execution.*', durable: 'model-execution_any' },
+    ],
+    serves: [],
+    calls: [],
+    kvBuckets: [],
+  },
+};
+
+/** Everything a service's process does on the bus: its own access plus its client's. */
+export function busAccessOf(service: PlatformService): BusAccess {
+  const own = SERVICE_BUS_ACCESS[service];
+  return {
+    publishes: [...own.publishes, ...CLIENT_BUS_ACCESS.publishes],
+    consumes: [...own.consumes, ...CLIENT_BUS_ACCESS.consumes],
+    serves: [...own.serves, ...CLIENT_BUS_ACCESS.serves],
+    calls: [...own.calls, ...CLIENT_BUS_ACCESS.calls],
+    kvBuckets: [...own.kvBuckets, ...CLIENT_BUS_ACCESS.kvBuckets],
+  };
+}
