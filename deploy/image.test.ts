@@ -10,9 +10,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort, NatsServer, ServiceProcess, waitFor } from '@multi-agent/testing';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { assembleRuntime, IMAGE_COMMAND, repoRoot, RUNTIME_WORKSPACES, WORKFLOWS_SUBDIR } from './image/assemble.js';
 import { importedPackages } from './image/imports.js';
 import { opsEndpoint, SERVICES } from './code-facts.js';
+import { scaledConsumers } from './k8s/render.js';
 
 /** The drain budget the test gives a service (`SERVICE_STOP_TIMEOUT_MS`); the manifests' grace period is longer. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -141,6 +144,22 @@ describe('the image tree (packed workspaces installed with --omit=dev)', () => {
       await child.stop();
     }
   }, 60_000);
+
+  it('each consumer the autoscalers watch is one the services created', async () => {
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const live = new Set<string>();
+      for await (const stream of jsm.streams.list()) {
+        for await (const consumer of jsm.consumers.list(stream.config.name)) live.add(`${stream.config.name}/${consumer.name}`);
+      }
+      const watched = scaledConsumers();
+      expect(watched.length).toBeGreaterThan(0);
+      for (const { stream, consumer } of watched) expect(live, `${stream}/${consumer}`).toContain(`${stream}/${consumer}`);
+    } finally {
+      await nc.close();
+    }
+  });
 
   it('the services wrote nothing into the tree (read-only root filesystem; /tmp is the only writable place)', () => {
     expect(snapshot(app)).toEqual(before);
