@@ -52,6 +52,13 @@ function resolvableFrom(dir: string, name: string, top: string): boolean {
   return false;
 }
 
+/** Runs the image's command (`node --import tsx service.ts`) in the tree `app`. */
+function startImageCommand(app: string, name: string, env: Record<string, string>): Promise<ServiceProcess> {
+  const [, ...execArgv] = IMAGE_COMMAND;
+  const script = execArgv.pop()!;
+  return ServiceProcess.start(join(app, script), { cwd: app, execArgv, name, env });
+}
+
 describe('workspace dependencies', () => {
   it.each(RUNTIME_WORKSPACES)('%s declares exactly the packages its code imports', (workspace) => {
     const dir = join(repoRoot, workspace);
@@ -114,20 +121,13 @@ describe('the image tree (packed workspaces installed with --omit=dev)', () => {
   it.each(SERVICES)('%s starts with the image command, gets ready, and exits 0 within its drain time on SIGTERM', async (service) => {
     const ops = opsEndpoint(service);
     const port = await freePort();
-    const [, ...execArgv] = IMAGE_COMMAND;
-    const script = execArgv.pop()!;
-    const child = await ServiceProcess.start(join(app, script), {
-      cwd: app,
-      execArgv,
-      name: service,
-      env: {
-        SERVICE: service,
-        NATS_URL: server.url,
-        [ops.portVariable]: String(port),
-        WORKFLOWS_DIR: join(app, WORKFLOWS_SUBDIR),
-        SERVICE_STOP_TIMEOUT_MS: String(STOP_TIMEOUT_MS),
-        NODE_ENV: 'production',
-      },
+    const child = await startImageCommand(app, service, {
+      SERVICE: service,
+      NATS_URL: server.url,
+      [ops.portVariable]: String(port),
+      WORKFLOWS_DIR: join(app, WORKFLOWS_SUBDIR),
+      SERVICE_STOP_TIMEOUT_MS: String(STOP_TIMEOUT_MS),
+      NODE_ENV: 'production',
     });
     try {
       await waitFor(
@@ -144,6 +144,12 @@ describe('the image tree (packed workspaces installed with --omit=dev)', () => {
       await child.stop();
     }
   }, 60_000);
+
+  it('refuses to start without a known SERVICE, naming the choices', async () => {
+    const child = await startImageCommand(app, 'no-service', { SERVICE: 'billing' });
+    expect(await child.exited).toEqual({ code: 64, signal: null });
+    expect(child.output()).toContain('SERVICE must be one of gateway, orchestration, agent, tool, model; got "billing"');
+  });
 
   it('each consumer the autoscalers watch is one the services created', async () => {
     const nc = await connect({ servers: server.url });

@@ -228,6 +228,8 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     const volume = bytes(claims[0]!.spec.resources.requests.storage);
     expect(store).toBeLessThan(volume);
     expect(store).toBeGreaterThanOrEqual(0.8 * volume);
+    // Every variable the server container gets is one its config reads.
+    for (const { name } of server!.env ?? []) expect(config, name).toMatch(new RegExp(`\\$${name}\\b`));
     // Every identity the services use exists in the server's config.
     for (const name of SERVICES) expect(config).toMatch(new RegExp(`user: ${name}, password: \\$NATS_PASSWORD_${name.toUpperCase()}\\b`));
   });
