@@ -136,6 +136,8 @@ describe('the image tree (packed workspaces installed with --omit=dev)', () => {
         `${service} /readyz`,
       );
       expect(child.running, child.output()).toBe(true);
+      // Every path the code serves (the probes and the scrape use them) answers.
+      for (const path of ops.paths) expect((await fetch(`http://127.0.0.1:${port}${path}`)).status, path).toBe(200);
       const started = Date.now();
       const exit = await child.kill('SIGTERM');
       expect(exit, child.output()).toEqual({ code: 0, signal: null });
