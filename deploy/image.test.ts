@@ -153,6 +153,17 @@ describe('the image tree (packed workspaces installed with --omit=dev)', () => {
     expect(child.output()).toContain('SERVICE must be one of gateway, orchestration, agent, tool, model; got "billing"');
   });
 
+  it('the operator command works from the tree (kubectl exec ... node_modules/.bin/multi-agent)', async () => {
+    const cli = await ServiceProcess.start(join(app, 'node_modules/.bin/multi-agent'), {
+      cwd: app,
+      name: 'multi-agent',
+      args: ['streams', '--consumers'],
+      env: { NATS_URL: server.url },
+    });
+    expect(await cli.exited, cli.output()).toEqual({ code: 0, signal: null });
+    expect(cli.lines.join('\n')).toContain('EVENTS');
+  });
+
   it('each consumer the autoscalers watch is one the services created', async () => {
     const nc = await connect({ servers: server.url });
     try {
