@@ -279,6 +279,10 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     for (const rule of monitorRules) expect(rule.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } }]);
   });
 
+  it('leaves the replica count of every autoscaled Deployment to its autoscaler', () => {
+    for (const deployment of services) expect((deployment.spec as { replicas?: number }).replicas, deployment.metadata.name).toBeUndefined();
+  });
+
   it('autoscales the gateway on CPU and each consuming service exactly once', () => {
     const hpas = ofKind(objects, 'HorizontalPodAutoscaler').map((h) => h.spec as { scaleTargetRef: { name: string }; maxReplicas: number });
     const scaled = ofKind(objects, 'ScaledObject').map((s) => s.spec as { scaleTargetRef: { name: string } });
