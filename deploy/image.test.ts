@@ -153,6 +153,20 @@ describe('the image tree (packed workspaces installed with --omit=dev)', () => {
     expect(child.output()).toContain('SERVICE must be one of gateway, orchestration, agent, tool, model; got "billing"');
   });
 
+  it('the gateway serves the web console from the installed package', async () => {
+    const port = await freePort();
+    const gateway = await startImageCommand(app, 'gateway', { SERVICE: 'gateway', NATS_URL: server.url, PORT: String(port), WORKFLOWS_DIR: join(app, WORKFLOWS_SUBDIR) });
+    try {
+      const page = await waitFor(async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+        return response.status === 200 ? response.text() : undefined;
+      }, 30_000, 'the console page');
+      expect(page).toContain('<html');
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it('the operator command works from the tree (kubectl exec ... node_modules/.bin/multi-agent)', async () => {
     const cli = await ServiceProcess.start(join(app, 'node_modules/.bin/multi-agent'), {
       cwd: app,
