@@ -294,6 +294,27 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
   });
 });
 
+describe('the renderer', () => {
+  /** A kustomization with one ConfigMap and `extra` appended, in a temp dir. */
+  function kustomization(extra: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'kustomize-'));
+    writeFileSync(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  A: "1"\n');
+    writeFileSync(join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [cm.yaml]\n${extra}`);
+    return dir;
+  }
+
+  it('applies a JSON patch to the objects its target selects', () => {
+    const dir = kustomization('patches:\n  - target: { kind: ConfigMap, name: cm }\n    patch: |-\n      - { op: replace, path: /data/A, value: "2" }\n');
+    expect(render(dir)[0]!.data).toEqual({ A: '2' });
+  });
+
+  it('refuses what it does not implement instead of ignoring it', () => {
+    expect(() => render(kustomization('configMapGenerator: [{ name: x, literals: [A=1] }]\n'))).toThrow(/configMapGenerator/);
+    expect(() => render(kustomization('patches:\n  - target: { kind: ConfigMap }\n    patch: "data: { A: 2 }"\n'))).toThrow(/only JSON patches/);
+    expect(() => render(kustomization('patches:\n  - target: { kind: Secret }\n    patch: "[]"\n'))).toThrow(/matches no object/);
+  });
+});
+
 describe('prod overlay specifics', () => {
   const objects = rendered.prod;
 

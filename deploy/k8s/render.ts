@@ -45,7 +45,7 @@ const KNOWN_FIELDS = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'c
 const CLUSTER_SCOPED = new Set(['Namespace']);
 
 /** The directory of `deploy/k8s`. */
-export const k8sDir = fileURLToPath(new URL('.', import.meta.url));
+const k8sDir = fileURLToPath(new URL('.', import.meta.url));
 
 /** An overlay's directory. */
 export const overlayDir = (name: string): string => join(k8sDir, 'overlays', name);
@@ -80,7 +80,7 @@ function unescape(token: string): string {
 }
 
 /** Applies RFC 6902 add/replace/remove to `document` in place. */
-export function applyJsonPatch(document: unknown, ops: JsonPatchOp[]): void {
+function applyJsonPatch(document: unknown, ops: JsonPatchOp[]): void {
   for (const { op, path, value } of ops) {
     const tokens = path.split('/').slice(1).map(unescape);
     const last = tokens.pop();
