@@ -49,8 +49,9 @@ export function opsEndpoint(service: string): OpsEndpoint {
   };
 }
 
+/** How the code reads a variable: a helper called with `(env, 'NAME', ...)`, or `env.NAME` / `env['NAME']`. */
 const ENV_READS = [
-  /\b(?:envString|envInt|envBool|envOneOf|envUrl|integer|integerList|oneOf|existingFile)\(env, '([A-Z][A-Z0-9_]*)'/g,
+  /\(\s*env\s*,\s*'([A-Z][A-Z0-9_]*)'/g,
   /\b(?:process\.)?env\.([A-Z][A-Z0-9_]*)\b/g,
   /\benv\[['"]([A-Z][A-Z0-9_]*)['"]\]/g,
 ];
