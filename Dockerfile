@@ -6,7 +6,8 @@
 # The application tree is what deploy/image/assemble.ts builds, and deploy/image.test.ts
 # starts every service from the same tree: the workspaces packed with `npm pack` and
 # installed with --omit=dev into an empty /app, so the image holds exactly the runtime
-# dependencies the packages declare. The services run from their TypeScript sources via tsx.
+# dependencies the packages declare, at the versions package-lock.json pins. The services
+# run from their TypeScript sources via tsx.
 
 FROM node:20-slim AS build
 WORKDIR /src

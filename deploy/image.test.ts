@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { freePort, NatsServer, ServiceProcess, waitFor } from '@multi-agent/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { assembleRuntime, IMAGE_COMMAND, repoRoot, RUNTIME_WORKSPACES, WORKFLOWS_SUBDIR } from './image/assemble.js';
+import { assembleRuntime, IMAGE_COMMAND, lockedPackages, pinnedVersions, repoRoot, RUNTIME_WORKSPACES, WORKFLOWS_SUBDIR } from './image/assemble.js';
 import { importedPackages } from './image/imports.js';
 import { opsEndpoint, SERVICES } from './code-facts.js';
 import { scaledConsumers } from './k8s/render.js';
@@ -106,6 +106,14 @@ describe('the image tree (packed workspaces installed with --omit=dev)', () => {
     for (const dev of ['vitest', 'typescript', 'eslint', '@multi-agent/testing']) {
       expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false);
     }
+  });
+
+  it('installs the versions the repository lockfile pins (what CI tested)', () => {
+    const pinned = pinnedVersions();
+    const installed = lockedPackages(join(app, 'package-lock.json'));
+    const checked = installed.filter(({ name }) => pinned.has(name));
+    expect(checked.length).toBeGreaterThan(50);
+    for (const { name, version } of checked) expect(version, name).toBe(pinned.get(name));
   });
 
   it('every installed workspace finds each package its code imports', () => {
