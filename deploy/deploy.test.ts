@@ -1,6 +1,7 @@
 /**
- * The deployment files stay valid: nats-server accepts both configs, and the Kubernetes
- * manifests declare what the guide promises (JetStream, 10Gi storage, services, health checks).
+ * The local deployment files: nats-server accepts the local config, and compose is closed by
+ * default (published ports on loopback only, Redis behind a password from the environment).
+ * The Kubernetes manifests are checked in k8s.test.ts, the image in image.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -9,63 +10,49 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { natsServerBinary } from '@multi-agent/testing';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const run = promisify(execFile);
 
-interface K8sObject {
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  spec?: Record<string, unknown>;
-  data?: Record<string, string>;
+interface ComposeService {
+  ports?: string[];
+  command?: string[];
+  environment?: Record<string, string>;
+  healthcheck?: unknown;
 }
 
-interface StatefulSet {
-  spec: {
-    replicas: number;
-    template: { spec: { containers: Record<string, unknown>[] } };
-    volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[];
-  };
-}
+const compose = parse(readFileSync(here('./compose.yaml'), 'utf8')) as { services: Record<string, ComposeService> };
 
-const manifests = parseAllDocuments(readFileSync(here('./k8s/nats/nats.yaml'), 'utf8')).map((d) => d.toJS() as K8sObject);
-const byKind = (kind: string): K8sObject[] => manifests.filter((m) => m.kind === kind);
-
-async function configIsValid(text: string): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'natsconf-'));
-  const file = join(dir, 'nats.conf');
-  writeFileSync(file, text);
-  const { stdout, stderr } = await run(natsServerBinary(), ['-t', '-c', file], { env: { ...process.env, POD_NAME: 'nats-0' } });
-  return stdout + stderr;
-}
-
-describe('deployment files', () => {
+describe('local deployment files', () => {
   it('local nats.conf is accepted by nats-server and enables JetStream', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'natsconf-'));
+    const file = join(dir, 'nats.conf');
     const text = readFileSync(here('./nats/nats.conf'), 'utf8');
-    expect(await configIsValid(text)).toMatch(/is valid/);
+    writeFileSync(file, text);
+    const { stdout, stderr } = await run(natsServerBinary(), ['-t', '-c', file]);
+    expect(stdout + stderr).toMatch(/is valid/);
     expect(text).toMatch(/jetstream \{/);
   });
 
-  it('compose runs NATS with the local config, both ports and a health check', () => {
-    const compose = parse(readFileSync(here('./compose.yaml'), 'utf8')) as { services: Record<string, Record<string, unknown>> };
+  it('compose runs NATS with the local config and a health check, client and monitoring ports on loopback', () => {
     const nats = compose.services.nats!;
-    expect(nats.ports).toEqual(['4222:4222', '8222:8222']);
+    expect(nats.ports).toEqual(['127.0.0.1:4222:4222', '127.0.0.1:8222:8222']);
     expect(JSON.stringify(nats.healthcheck)).toContain('/healthz');
   });
 
-  it('the Kubernetes NATS is a 3-node JetStream StatefulSet with 10Gi volumes, services and probes', async () => {
-    expect(manifests.every((m) => m.metadata.namespace === 'multi-agent')).toBe(true);
-    const [config] = byKind('ConfigMap');
-    expect(await configIsValid(config!.data!['nats.conf']!)).toMatch(/is valid/);
-    const [sts] = byKind('StatefulSet') as unknown as StatefulSet[];
-    expect(sts!.spec.replicas).toBe(3);
-    expect(sts!.spec.volumeClaimTemplates[0]!.spec.resources.requests.storage).toBe('10Gi');
-    const container = sts!.spec.template.spec.containers[0]!;
-    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(container[probe]).toBeDefined();
-    expect(byKind('Service').map((s) => s.metadata.name).sort()).toEqual(['nats', 'nats-external', 'nats-headless']);
-    const namespace = parse(readFileSync(here('./k8s/namespace.yaml'), 'utf8')) as K8sObject;
-    expect(namespace).toMatchObject({ kind: 'Namespace', metadata: { name: 'multi-agent' } });
+  it('compose publishes every port of every service on 127.0.0.1 only', () => {
+    const published = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).map((p) => ({ name, port: String(p) })));
+    expect(published.length).toBeGreaterThan(0);
+    for (const { name, port } of published) expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+  });
+
+  it('compose starts Redis only with a password taken from REDIS_PASSWORD, never a literal', () => {
+    const redis = compose.services.redis!;
+    // `${VAR:?message}`: compose refuses to start when the variable is unset or empty.
+    expect(redis.environment?.REDIS_PASSWORD).toMatch(/^\$\{REDIS_PASSWORD:\?[^}]+\}$/);
+    expect(redis.command!.join(' ')).toMatch(/--requirepass "\$\$REDIS_PASSWORD"/);
+    expect(JSON.stringify(redis.healthcheck)).toContain('REDISCLI_AUTH');
   });
 });
