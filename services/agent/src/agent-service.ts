@@ -13,7 +13,7 @@
 import { EventSubjects } from '@multi-agent/events';
 import type { AgentExecutionRequestedEvent } from '@multi-agent/events';
 import type { HandlerContext, NatsClient, Subscription } from '@multi-agent/nats-client';
-import { agentToolCallSchema, callTool, counter, renderTemplate, renderValue, stableEventId, TemplateError, ToolCallError } from '@multi-agent/service-kit';
+import { agentToolCallSchema, callTool, classifyingHandler, counter, isDeterministic, renderTemplate, renderValue, stableEventId, TemplateError, ToolCallError } from '@multi-agent/service-kit';
 import type { StopService } from '@multi-agent/service-kit';
 import * as z from 'zod';
 import { ModelCallError, requestInference } from './model-call.js';
@@ -55,6 +55,7 @@ function failureCode(err: unknown): string {
 /** Retrying helps only when something did not answer; a tool or model that said no says no again. */
 function isTransient(err: unknown): boolean {
   if (err instanceof ToolCallError) return err.retryable;
+  if (isDeterministic(err)) return false;
   return !(err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest);
 }
 
@@ -128,7 +129,7 @@ export async function startAgentService(client: NatsClient, options: AgentServic
     }
   };
 
-  const subscription: Subscription = await client.subscribe<AgentExecutionRequestedEvent>(EventSubjects.AGENT_EXECUTION_REQUESTED, handle, undefined, {
+  const subscription: Subscription = await client.subscribe<AgentExecutionRequestedEvent>(EventSubjects.AGENT_EXECUTION_REQUESTED, classifyingHandler(handle), undefined, {
     concurrency: options.concurrency ?? 8,
   });
   return () => subscription.stop();

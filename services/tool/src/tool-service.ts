@@ -8,7 +8,7 @@
 import { EventSubjects } from '@multi-agent/events';
 import type { ErrorInfo, ToolExecuteRequestEvent, ToolExecutionRequestedEvent } from '@multi-agent/events';
 import type { HandlerContext, NatsClient, Subscription } from '@multi-agent/nats-client';
-import { counter, stableEventId } from '@multi-agent/service-kit';
+import { classifyingHandler, counter, isDeterministic, stableEventId } from '@multi-agent/service-kit';
 import type { StopService } from '@multi-agent/service-kit';
 import { builtinTools, ToolRegistry } from './tools/registry.js';
 import type { BuiltinToolOptions, ToolDefinition } from './tools/registry.js';
@@ -70,14 +70,16 @@ export async function startToolService(client: NatsClient, options: ToolServiceO
   subscriptions.push(
     await client.subscribe<ToolExecutionRequestedEvent>(
       EventSubjects.TOOL_EXECUTION_REQUESTED,
-      async (event, ctx: HandlerContext) => {
+      // A completion too large to publish, or a crash the same params cause again, goes to the
+      // DLQ at once; the orchestration fails the node from the DLQ record.
+      classifyingHandler(async (event: ToolExecutionRequestedEvent, ctx: HandlerContext) => {
         const { executionId, nodeId, toolId, input } = event.data;
         let outcome: { result?: unknown; error?: ErrorInfo };
         try {
           outcome = await run(toolId, input ?? {}, 'node', ctx.signal);
         } catch (err) {
           // An unexpected crash may be transient: retry it, and report it only on the last attempt.
-          if (ctx.attempt < ctx.maxAttempts) throw err;
+          if (isDeterministic(err) || ctx.attempt < ctx.maxAttempts) throw err;
           outcome = { error: errorInfo(err) };
         }
         if (outcome.error === undefined) {
@@ -93,7 +95,7 @@ export async function startToolService(client: NatsClient, options: ToolServiceO
             data: { executionId, nodeId, toolId, error: outcome.error },
           });
         }
-      },
+      }),
       undefined,
       { concurrency },
     ),
