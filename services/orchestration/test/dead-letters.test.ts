@@ -95,9 +95,9 @@ async function failure(executionId: string): Promise<{ state: ExecutionState; pu
 
 /** The DLQ record the execution's error points to, read from the DLQ stream. */
 async function deadLetterOf(state: ExecutionState) {
-  const sequence = (state.error as { dlqSequence?: number }).dlqSequence;
+  const sequence = state.error!.dlqSequence as number;
   expect(sequence).toBeTypeOf('number');
-  const stored = await platform.observer.deadLetters.read(sequence!);
+  const stored = await platform.observer.deadLetters.read(sequence);
   expect(stored).toBeDefined();
   return stored!.record;
 }
@@ -122,7 +122,7 @@ describe('inputs that cannot run, published straight to the bus', () => {
     const { state, published } = await failure(executionId);
     expect(state.error).toMatchObject({ code: 'INPUT_TOO_LARGE', recordLimitBytes: 768 * 1024 });
     expect(state.error!.message).toMatch(/^input too large: \d{3} KB makes the execution record \d\.\d MB, limit 768 KB/);
-    expect((state.error as { inputBytes: number }).inputBytes).toBeGreaterThan(900_000);
+    expect(state.error!.inputBytes as number).toBeGreaterThan(900_000);
     expect(published).toMatchObject({ code: 'INPUT_TOO_LARGE' });
     expect(state.input).toEqual({});
   });
@@ -135,7 +135,7 @@ describe('dead-lettered node requests fail their node and the execution', () => 
     const record = await deadLetterOf(state);
     expect(record).toMatchObject({ originalSubject: EventSubjects.AGENT_EXECUTION_REQUESTED, reason: 'non-retryable', failureCount: 1, service: 'agent' });
     expect(runs.get('refuses')).toBe(1);
-    const sequence = (state.error as { dlqSequence: number }).dlqSequence;
+    const sequence = state.error!.dlqSequence as number;
     expect(state.nodes.only).toMatchObject({ status: 'failed', error: { code: 'DEAD_LETTERED', message: `agent "refuses" cannot run this request (DLQ record ${sequence})` } });
     expect(state.error).toMatchObject({ nodeId: 'only', code: 'DEAD_LETTERED', dlqReason: 'non-retryable' });
     expect(published).toMatchObject({ code: 'DEAD_LETTERED' });
@@ -147,7 +147,7 @@ describe('dead-lettered node requests fail their node and the execution', () => 
     const record = await deadLetterOf(state);
     expect(record).toMatchObject({ reason: 'handler-error', failureCount: 3, errorMessage: 'agent process fell over' });
     expect(runs.get('crashes')).toBe(3);
-    const sequence = (state.error as { dlqSequence: number }).dlqSequence;
+    const sequence = state.error!.dlqSequence as number;
     expect(state.nodes.only!.error).toMatchObject({ code: 'DEAD_LETTERED', message: `internal error, see DLQ record ${sequence}` });
   });
 });

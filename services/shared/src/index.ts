@@ -15,6 +15,7 @@ export * from './workflow/loader.js';
 export * from './execution/state.js';
 export * from './execution/limits.js';
 export * from './failure.js';
+export * from './claim-check.js';
 export * from './execution/store.js';
 export * from './execution/transitions.js';
 export * from './tool-call.js';
