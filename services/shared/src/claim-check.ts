@@ -42,6 +42,18 @@ function jsonType(value: unknown): ClaimedType {
   return type === 'string' || type === 'number' || type === 'boolean' ? type : 'object';
 }
 
+/** A value ready to be claim-checked: the reference to pass and the bytes to store. */
+export interface PreparedClaim {
+  reference: ClaimReference;
+  data: Uint8Array;
+}
+
+/** Encodes `value` for storing under `name`: the reference is known before anything is stored. */
+export function prepareClaim(name: string, value: unknown): PreparedClaim {
+  const data = new TextEncoder().encode(JSON.stringify(value));
+  return { reference: { $claimCheck: { bucket: CLAIM_CHECK_BUCKET, name, bytes: data.length, type: jsonType(value) } }, data };
+}
+
 /** Options of {@link ClaimCheckStore.open}. */
 export interface ClaimCheckStoreOptions {
   replicas?: number;
@@ -64,11 +76,10 @@ export class ClaimCheckStore {
     return new ClaimCheckStore(store);
   }
 
-  /** Stores `value` under `name` and returns the reference to pass instead. */
-  async put(name: string, value: unknown): Promise<ClaimReference> {
-    const data = new TextEncoder().encode(JSON.stringify(value));
-    await this.store.putBlob({ name }, data);
-    return { $claimCheck: { bucket: CLAIM_CHECK_BUCKET, name, bytes: data.length, type: jsonType(value) } };
+  /** Stores a prepared value; its reference can then be passed instead of it. */
+  async put(claim: PreparedClaim): Promise<ClaimReference> {
+    await this.store.putBlob({ name: claim.reference.$claimCheck.name }, claim.data);
+    return claim.reference;
   }
 
   /**

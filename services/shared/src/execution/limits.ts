@@ -67,8 +67,9 @@ function bytes(state: ExecutionState): number {
 
 /**
  * Measures an input's footprint on a workflow by running its transitions: the start, then each
- * node completing with output `null` in dependency order, the outbox published after each
- * write (as the orchestration does). Pure; the input must be within {@link MAX_INPUT_DEPTH}.
+ * node completing with output `null` in dependency order. The outbox is never emptied: a node's
+ * report can be handled before the previous transition's events are published and removed, so
+ * the worst case keeps them all. Pure; the input must be within {@link MAX_INPUT_DEPTH}.
  */
 export function inputFootprint(workflow: WorkflowDefinition, input: Record<string, unknown>): InputFootprint {
   const ctx = { now: new Date(), defaultNodeTimeoutMs: 120_000 };
@@ -82,9 +83,8 @@ export function inputFootprint(workflow: WorkflowDefinition, input: Record<strin
   let peak = state === undefined ? 0 : bytes(state);
   for (const nodeId of topologicalOrder(workflow)) {
     if (state === undefined || state.status !== 'running') break;
-    const published: ExecutionState = { ...state, outbox: [] };
-    const node = published.nodes[nodeId];
-    state = settleNode(published, nodeId, { ok: true, output: null, eventId: PLACEHOLDER_ID, ...(node?.dispatchEventId === undefined ? {} : { causationId: node.dispatchEventId }) }, ctx);
+    const node = state.nodes[nodeId];
+    state = settleNode(state, nodeId, { ok: true, output: null, eventId: PLACEHOLDER_ID, ...(node?.dispatchEventId === undefined ? {} : { causationId: node.dispatchEventId }) }, ctx);
     if (state !== undefined) peak = Math.max(peak, bytes(state));
   }
   return { inputBytes: Buffer.byteLength(JSON.stringify(input)), peakRecordBytes: peak };
