@@ -13,9 +13,10 @@ import type { ExecutionState } from '@multi-agent/service-kit';
 import { defineTool } from '@multi-agent/tool-service';
 import { NatsServer } from '@multi-agent/testing';
 import * as z from 'zod';
+import { startDyingConsumer } from '../../shared/test/support/dying-consumer.js';
 import { startInProcess } from '../../shared/test/support/in-process.js';
 import type { InProcessPlatform } from '../../shared/test/support/in-process.js';
-import { Cleanup, connectService, eventsOfType, executionEvents, requestExecution, waitForEnd, workflowMap } from '../../shared/test/support/platform.js';
+import { Cleanup, connectService, eventsOfType, executionEvents, requestExecution, waitFor, waitForEnd, workflowMap } from '../../shared/test/support/platform.js';
 
 const toolNode = (id: string, tool: string) => validateWorkflow({ id, name: id, nodes: [{ id: 'only', type: 'tool', tool, params: {} }] });
 const agentNode = (id: string, agent: string) => validateWorkflow({ id, name: id, nodes: [{ id: 'only', type: 'agent', agent, prompt: 'hello' }] });
@@ -51,6 +52,7 @@ beforeAll(async () => {
     ...workflowMap(
       agentNode('refused', 'refuses'),
       agentNode('crashing', 'crashes'),
+      agentNode('vanishing', 'vanishes'),
       toolNode('stack-overflow', 'recurse'),
       toolNode('huge-output', 'huge'),
       toolNode('big-output', 'big'),
@@ -74,7 +76,7 @@ beforeAll(async () => {
   const sub = await agent.subscribe<AgentExecutionRequestedEvent>(EventSubjects.AGENT_EXECUTION_REQUESTED, async (event) => {
     runs.set(event.data.agentId, (runs.get(event.data.agentId) ?? 0) + 1);
     if (event.data.agentId === 'refuses') throw new NonRetryableError('agent "refuses" cannot run this request');
-    throw new Error('agent process fell over');
+    if (event.data.agentId === 'crashes') throw new Error('agent process fell over');
   });
   cleanup.add(() => sub.stop());
 });
@@ -139,6 +141,37 @@ describe('dead-lettered node requests fail their node and the execution', () => 
     expect(state.nodes.only).toMatchObject({ status: 'failed', error: { code: 'DEAD_LETTERED', message: `agent "refuses" cannot run this request (DLQ record ${sequence})` } });
     expect(state.error).toMatchObject({ nodeId: 'only', code: 'DEAD_LETTERED', dlqReason: 'non-retryable' });
     expect(published).toMatchObject({ code: 'DEAD_LETTERED' });
+  });
+
+  it('replaying the DLQ record does not reopen the failed execution', async () => {
+    const executionId = await requestExecution(platform.observer, 'refused');
+    const { state } = await failure(executionId);
+    const before = runs.get('refuses')!;
+    const replay = await platform.observer.deadLetters.replay(state.error!.dlqSequence as number);
+    expect(replay.status).toBe('replayed');
+    // The agent gets the request again and refuses it again: a second DLQ record, for the replayed event.
+    await waitFor(async () => (await platform.observer.deadLetters.list()).some((d) => d.record.originalEvent?.eventId === replay.eventId), 10_000, 'the replayed request to be dead-lettered');
+    expect(runs.get('refuses')).toBe(before + 1);
+    const after = (await platform.store.get(executionId))!.state;
+    expect(after.version).toBe(state.version);
+    expect(after.error).toEqual(state.error);
+  });
+
+  it('an agent process that dies in the handler: the advisory watcher dead-letters the request, the node fails', async () => {
+    const dying = await startDyingConsumer(platform.observer, {
+      name: 'dying-agent',
+      service: 'agent',
+      subject: EventSubjects.AGENT_EXECUTION_REQUESTED,
+      maxDeliver: 2,
+      ackWaitMs: 300,
+    });
+    cleanup.add(() => dying.stop());
+    const executionId = await requestExecution(platform.observer, 'vanishing');
+    const { state } = await failure(executionId);
+    const record = await deadLetterOf(state);
+    expect(record).toMatchObject({ reason: 'max-deliveries', consumer: 'dying-agent', service: 'agent', originalSubject: EventSubjects.AGENT_EXECUTION_REQUESTED });
+    expect(state.nodes.only!.error).toMatchObject({ code: 'DEAD_LETTERED', dlqReason: 'max-deliveries', message: `internal error, see DLQ record ${state.error!.dlqSequence as number}` });
+    expect(dying.deliveries()).toBe(2);
   });
 
   it('an agent request that kept failing: retried, dead-lettered, then the node fails as an internal error', async () => {
