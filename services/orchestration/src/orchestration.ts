@@ -151,10 +151,10 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
     const dead = executionDeadLetter(event.data, ctx.streamSequence!);
     if (dead === undefined) return;
     const { executionId, failure, request } = dead;
+    // A dead request fails an execution that never started; one that started runs on (a sweeper
+    // publishes what its handler could not).
     const decide = (current: ExecutionState | undefined): ExecutionState | undefined =>
-      request !== undefined && (current === undefined || current.status === 'requested')
-        ? rejectExecution(current, request, failure.error, context())
-        : failDeadLettered(current, failure, context());
+      request !== undefined ? rejectExecution(current, request, failure.error, context()) : failDeadLettered(current, failure, context());
     let before: string | undefined;
     let result;
     try {
