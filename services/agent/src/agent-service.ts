@@ -48,7 +48,8 @@ class InvalidAgentRequest extends Error {
 }
 
 function failureCode(err: unknown): string {
-  if (err instanceof ToolCallError || err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest || err instanceof DeterministicError) return err.code;
+  if (err instanceof DeterministicError) return err.kind;
+  if (err instanceof ToolCallError || err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest) return err.code;
   return 'AGENT_ERROR';
 }
 

@@ -7,14 +7,18 @@
 import { NonRetryableError } from '@multi-agent/nats-client';
 
 /**
- * A failure deterministic for the event that caused it, with its own stable `code`
- * (`INPUT_TOO_LARGE`, `INPUT_TOO_DEEP`, `STACK_OVERFLOW`, `PAYLOAD_TOO_LARGE`, `TEMPLATE`, ...).
+ * A failure deterministic for the event that caused it. Its `code` stays the client's
+ * `NON_RETRYABLE` (the bus client dead-letters by that code, or by class); `kind` says which
+ * failure it is (`STACK_OVERFLOW`, `PAYLOAD_TOO_LARGE`, `EXECUTION_RECORD_TOO_LARGE`,
+ * `TEMPLATE`, `CLAIM_CHECK_MISSING`, ...).
  */
 export class DeterministicError extends NonRetryableError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  /** Which deterministic failure this is: a stable code of its own. */
+  readonly kind: string;
+  constructor(kind: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'DeterministicError';
-    (this as { code: string }).code = code;
+    this.kind = kind;
   }
 }
 
@@ -38,8 +42,9 @@ function codeOf(err: unknown): string | undefined {
 }
 
 /**
- * The error a handler should throw for `err`: a {@link DeterministicError} when retrying cannot
- * help (a code of that class, or a stack overflow: the event's shape causes it), else `err`.
+ * The error a handler should throw for `err`: a {@link DeterministicError} (its `kind` = the
+ * original's code) when retrying cannot help (a code of that class, or a stack overflow: the
+ * event's shape causes it), else `err`.
  */
 export function classifyFailure(err: unknown): unknown {
   if (err instanceof NonRetryableError) return err;

@@ -56,7 +56,7 @@ describe('input limits', () => {
 });
 
 describe('failure classification', () => {
-  it('errors that recur with the same event become non-retryable, with their own code', () => {
+  it('errors that recur with the same event become non-retryable, the original code kept as their kind', () => {
     const cases: [unknown, string][] = [
       [new PayloadTooLargeError(2_000_000, 1_048_576, 'tool.execution.completed'), 'PAYLOAD_TOO_LARGE'],
       [new RangeError('Maximum call stack size exceeded'), 'STACK_OVERFLOW'],
@@ -68,7 +68,8 @@ describe('failure classification', () => {
       const classified = classifyFailure(err);
       expect(classified).toBeInstanceOf(NonRetryableError);
       expect(classified).toBeInstanceOf(DeterministicError);
-      expect((classified as DeterministicError).code).toBe(code);
+      expect((classified as DeterministicError).kind).toBe(code);
+      expect((classified as DeterministicError).code).toBe('NON_RETRYABLE');
       expect((classified as Error).cause).toBe(err);
     }
   });
