@@ -222,13 +222,14 @@ export function startExecution(
 }
 
 /**
- * `workflow.execution.requested` with an input that cannot run (too large, nested too deeply):
- * the execution fails at once with `error`. The record keeps no input: it is what could not
- * be carried. A no-op once the execution has started.
+ * `workflow.execution.requested` that cannot run (an input too large or nested too deeply, or
+ * the request was dead-lettered): the execution fails at once with `error`. The record keeps
+ * the input it already had (the gateway's first record), never the request's: that may be what
+ * could not be carried. A no-op once the execution has started.
  */
 export function rejectExecution(current: ExecutionState | undefined, request: StartRequest, error: ErrorInfo, ctx: TransitionContext): ExecutionState | undefined {
   if (current !== undefined && current.status !== 'requested') return undefined;
-  const state = requestedRecord(current, request, ctx, {});
+  const state = requestedRecord(current, request, ctx, current?.input ?? {});
   state.startedAt = ctx.now.toISOString();
   failExecution(state, error, request.eventId, ctx.now);
   return state;
