@@ -13,7 +13,7 @@
 import { EventSubjects } from '@multi-agent/events';
 import type { AgentExecutionRequestedEvent } from '@multi-agent/events';
 import type { HandlerContext, NatsClient, Subscription } from '@multi-agent/nats-client';
-import { agentToolCallSchema, callTool, counter, renderTemplate, renderValue, stableEventId, TemplateError, ToolCallError } from '@multi-agent/service-kit';
+import { agentToolCallSchema, callTool, ClaimCheckStore, classifyingHandler, counter, DeterministicError, isDeterministic, renderTemplate, renderValue, stableEventId, TemplateError, ToolCallError } from '@multi-agent/service-kit';
 import type { StopService } from '@multi-agent/service-kit';
 import * as z from 'zod';
 import { ModelCallError, requestInference } from './model-call.js';
@@ -48,6 +48,7 @@ class InvalidAgentRequest extends Error {
 }
 
 function failureCode(err: unknown): string {
+  if (err instanceof DeterministicError) return err.kind;
   if (err instanceof ToolCallError || err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest) return err.code;
   return 'AGENT_ERROR';
 }
@@ -55,6 +56,7 @@ function failureCode(err: unknown): string {
 /** Retrying helps only when something did not answer; a tool or model that said no says no again. */
 function isTransient(err: unknown): boolean {
   if (err instanceof ToolCallError) return err.retryable;
+  if (isDeterministic(err)) return false;
   return !(err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest);
 }
 
@@ -66,6 +68,7 @@ function isTransient(err: unknown): boolean {
 export async function startAgentService(client: NatsClient, options: AgentServiceOptions = {}): Promise<StopService> {
   const modelTimeoutMs = options.modelTimeoutMs ?? 120_000;
   const toolTimeoutMs = options.toolTimeoutMs ?? 10_000;
+  const claims = await ClaimCheckStore.open(client.jetstream.js, { replicas: client.config.replicas });
   const runs = counter(client.metrics.registry, 'agent_runs_total', 'Agent runs, by agent and outcome.', ['agent', 'outcome']);
 
   const handle = async (event: AgentExecutionRequestedEvent, ctx: HandlerContext): Promise<void> => {
@@ -87,7 +90,9 @@ export async function startAgentService(client: NatsClient, options: AgentServic
           causationId: event.eventId,
         });
       }
-      const prompt = renderTemplate(spec.data.prompt, { ...input.data, tools });
+      // Tools get claim-checked inputs as references (the tool service fetches them); the prompt
+      // is rendered over the stored content.
+      const prompt = renderTemplate(spec.data.prompt, { ...input.data, input: await claims.resolve(input.data.input), tools });
       const { model, maxTokens, temperature } = spec.data;
       const answer = await requestInference(
         client,
@@ -128,7 +133,7 @@ export async function startAgentService(client: NatsClient, options: AgentServic
     }
   };
 
-  const subscription: Subscription = await client.subscribe<AgentExecutionRequestedEvent>(EventSubjects.AGENT_EXECUTION_REQUESTED, handle, undefined, {
+  const subscription: Subscription = await client.subscribe<AgentExecutionRequestedEvent>(EventSubjects.AGENT_EXECUTION_REQUESTED, classifyingHandler(handle), undefined, {
     concurrency: options.concurrency ?? 8,
   });
   return () => subscription.stop();

@@ -22,7 +22,8 @@ function el(tag, props = {}, ...children) {
 async function api(path, init) {
   const response = await fetch(path, { headers: { 'content-type': 'application/json' }, ...init });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
+  // Refusals carry a typed code (INPUT_TOO_LARGE, INPUT_TOO_DEEP, ...): show it with the reason.
+  if (!response.ok) throw new Error(body.message ? `${body.error ?? 'ERROR'}: ${body.message}` : `HTTP ${response.status}`);
   return body;
 }
 

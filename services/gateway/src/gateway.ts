@@ -7,7 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { NatsClient } from '@multi-agent/nats-client';
-import { counter, ExecutionStore, histogram } from '@multi-agent/service-kit';
+import { ClaimCheckStore, counter, executionLimits, ExecutionStore, histogram } from '@multi-agent/service-kit';
 import type { StopService, WorkflowDefinition } from '@multi-agent/service-kit';
 import Fastify from 'fastify';
 import type { FastifyError } from 'fastify';
@@ -35,7 +35,12 @@ export interface GatewayOptions {
   sseHeartbeatMs?: number;
   /** Token-stream silence after which SSE checks whether the execution ended (ms, default 30 000). */
   tokenIdleMs?: number;
+  /** Largest request body (bytes, default 16 MiB); a larger one is refused with 413 `BODY_TOO_LARGE`. */
+  bodyLimitBytes?: number;
 }
+
+/** nats-server's default `max_payload`, for a connection that reports none. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 /** A running gateway: call it to stop; `url` is where it listens. */
 export type RunningGateway = StopService & { url: string; port: number };
@@ -60,13 +65,18 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
     sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
     tokenIdleMs: options.tokenIdleMs ?? 30_000,
   };
+  const intake = {
+    limits: executionLimits(client.natsConnection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD),
+    claims: await ClaimCheckStore.open(client.jetstream.js, { replicas: client.config.replicas }),
+  };
+  const bodyLimit = options.bodyLimitBytes ?? 16 * 1024 * 1024;
   const registry = client.metrics.registry;
   const requests = counter(registry, 'gateway_http_requests_total', 'HTTP requests, by method, route and status.', ['method', 'route', 'status']);
   const durations = histogram(registry, 'gateway_http_request_duration_seconds', 'HTTP request time (SSE: until the stream ends).', ['method', 'route']);
   const sse = counter(registry, 'gateway_sse_connections_total', 'SSE token streams opened (+) and closed (-), by direction.', ['direction']);
 
   // Unknown body fields are an error, not silently dropped (ajv's default in fastify removes them).
-  const app = Fastify({ logger: false, forceCloseConnections: true, ajv: { customOptions: { removeAdditional: false } } });
+  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit, ajv: { customOptions: { removeAdditional: false } } });
   let ready = false;
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -75,6 +85,9 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
   });
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) return reply.code(error.status).send(error.body());
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ error: 'BODY_TOO_LARGE', message: `request body larger than ${bodyLimit} bytes`, limitBytes: bodyLimit });
+    }
     if (error.validation !== undefined) {
       return reply.code(400).send({ error: 'INVALID_REQUEST', message: error.message });
     }
@@ -88,7 +101,7 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
 
   registerOpsRoutes(app, ctx, () => ready);
   registerWorkflowRoutes(app, ctx);
-  registerExecutionRoutes(app, ctx);
+  registerExecutionRoutes(app, ctx, intake);
   registerTokenRoutes(app, ctx, (delta) => sse.inc({ direction: delta > 0 ? 'opened' : 'closed' }));
   await registerConsoleRoutes(app, options.publicDir ?? defaultPublicDir());
 

@@ -9,9 +9,12 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { EventSubjects } from '@multi-agent/events';
+import { NatsClient } from '@multi-agent/nats-client';
 import { NatsServer, freePort } from '@multi-agent/testing';
 import { PARAGRAPH } from '@multi-agent/model-service';
 import { repoRoot } from '../../../scripts/platform/service-process.js';
@@ -125,6 +128,31 @@ it('shows a failing tool: the node, the execution and the reason', async () => {
   expect(await page.getAttribute('#nodes tr[data-node-id="message"]', 'data-status')).toBe('skipped');
   expect(await page.textContent('#nodes tr[data-node-id="share"] td.detail')).toContain('DIVISION_BY_ZERO');
   await page.screenshot({ path: join(SCREENSHOTS, 'failed.png'), fullPage: true });
+  await page.close();
+}, 60_000);
+
+it('shows why an input is refused, and why an execution the orchestration refused failed', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.selectOption('#workflow-select', 'split-bill');
+  await page.fill('#input-receipt', `${'{"a":'.repeat(100)}1${'}'.repeat(100)}`);
+  await page.click('#start-button');
+  await expect.poll(() => page.textContent('#start-error')).toMatch(/^INPUT_TOO_DEEP: input nested too deeply/);
+
+  // Published straight to the bus, past the gateway: the orchestration fails it, the console shows why.
+  const client = new NatsClient({ servers: [server.url] }, 'console-test', { deadLetterWatcher: false });
+  await client.connect();
+  const executionId = randomUUID();
+  await client.publish({
+    eventType: EventSubjects.WORKFLOW_EXECUTION_REQUESTED,
+    correlationId: executionId,
+    data: { workflowId: 'split-bill', userId: 'console-test', executionId, input: { receipt: { total: 1, note: 'x'.repeat(900_000) }, people: 2 } },
+  });
+  await client.close();
+  await page.goto(`${base}/#/executions/${executionId}`);
+  await page.waitForSelector('#execution-status[data-status="failed"]', { timeout: 30_000 });
+  expect(await page.textContent('#execution-output')).toMatch(/^INPUT_TOO_LARGE: input too large: \d+ KB makes the execution record \d\.\d MB, limit 768 KB/);
   await page.close();
 }, 60_000);
 

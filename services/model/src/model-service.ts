@@ -8,8 +8,8 @@
  */
 import { EventSubjects, subjects } from '@multi-agent/events';
 import type { DomainEvent, ErrorInfo, ModelInferenceRequestedEvent } from '@multi-agent/events';
-import type { NatsClient, Subscription } from '@multi-agent/nats-client';
-import { counter, histogram, stableEventId } from '@multi-agent/service-kit';
+import type { HandlerContext, NatsClient, Subscription } from '@multi-agent/nats-client';
+import { classifyingHandler, counter, histogram, isDeterministic, stableEventId } from '@multi-agent/service-kit';
 import type { StopService } from '@multi-agent/service-kit';
 import { ExecutionStreams } from './execution-streams.js';
 import { LocalModelProvider } from './providers/local.js';
@@ -51,7 +51,8 @@ export async function startModelService(client: NatsClient, options: ModelServic
   subscriptions.push(
     await client.subscribe<ModelInferenceRequestedEvent>(
       EventSubjects.MODEL_INFERENCE_REQUESTED,
-      async (event, ctx) => {
+      // What cannot pass on retry (a failure report too large to publish) goes to the DLQ at once.
+      classifyingHandler(async (event: ModelInferenceRequestedEvent, ctx: HandlerContext) => {
         const { executionId, nodeId, prompt, maxTokens, temperature } = event.data;
         const model = event.data.model ?? provider.defaultModel;
         const subject = subjects.tokenStream(executionId);
@@ -81,7 +82,7 @@ export async function startModelService(client: NatsClient, options: ModelServic
           });
           inferences.inc({ provider: provider.name, outcome: 'completed' });
         } catch (err) {
-          const retryable = err instanceof ModelProviderError ? err.retryable : !ctx.signal.aborted;
+          const retryable = err instanceof ModelProviderError ? err.retryable : !ctx.signal.aborted && !isDeterministic(err);
           if (retryable && ctx.attempt < ctx.maxAttempts) {
             inferences.inc({ provider: provider.name, outcome: 'retried' });
             throw err;
@@ -96,7 +97,7 @@ export async function startModelService(client: NatsClient, options: ModelServic
         } finally {
           seconds.observe({ provider: provider.name }, (performance.now() - started) / 1000);
         }
-      },
+      }),
       undefined,
       { concurrency: options.concurrency ?? 8 },
     ),

@@ -6,8 +6,8 @@
  */
 export { startOrchestration } from './orchestration.js';
 export type { OrchestrationOptions } from './orchestration.js';
-export { expireNodes, nextDeadline, settleNode, startExecution } from './transitions.js';
-export type { NodeOutcome, StartRequest, TransitionContext } from './transitions.js';
+export { expireNodes, nextDeadline, settleNode, startExecution } from '@multi-agent/service-kit';
+export type { NodeOutcome, StartRequest, TransitionContext } from '@multi-agent/service-kit';
 export { OutboxPublisher } from './outbox.js';
 export { Sweeper } from './sweeper.js';
 export type { SweeperOptions } from './sweeper.js';

@@ -12,6 +12,7 @@
 import { EventSubjects } from '@multi-agent/events';
 import type {
   AgentExecutionCompletedEvent,
+  DeadLetterEvent,
   AgentExecutionFailedEvent,
   DomainEvent,
   ErrorInfo,
@@ -20,12 +21,25 @@ import type {
   WorkflowExecutionRequestedEvent,
 } from '@multi-agent/events';
 import type { HandlerContext, NatsClient, Subscription } from '@multi-agent/nats-client';
-import { counter, ExecutionStore } from '@multi-agent/service-kit';
-import type { StopService, WorkflowDefinition } from '@multi-agent/service-kit';
+import {
+  checkInputLimits,
+  classifyingHandler,
+  compactRecord,
+  counter,
+  executionLimits,
+  ExecutionRecordTooLargeError,
+  ExecutionStore,
+  failDeadLettered,
+  jsonDepth,
+  MAX_INPUT_DEPTH,
+  rejectExecution,
+  settleNode,
+  startExecution,
+} from '@multi-agent/service-kit';
+import type { ExecutionState, NodeOutcome, StopService, TransitionContext, WorkflowDefinition } from '@multi-agent/service-kit';
+import { executionDeadLetter } from './dead-letters.js';
 import { OutboxPublisher } from './outbox.js';
 import { Sweeper } from './sweeper.js';
-import { settleNode, startExecution } from './transitions.js';
-import type { NodeOutcome, TransitionContext } from './transitions.js';
 
 /** Options of {@link startOrchestration}. */
 export interface OrchestrationOptions {
@@ -47,6 +61,11 @@ export interface OrchestrationOptions {
   replicas?: number;
 }
 
+/** nats-server's default `max_payload`, for a connection that reports none. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Room for the KV message's headers (compare-and-set sequence, message id) inside `max_payload`. */
+const KV_HEADER_ROOM = 1024;
+
 type NodeEvent = AgentExecutionCompletedEvent | AgentExecutionFailedEvent | ToolExecutionCompletedEvent | ToolExecutionFailedEvent;
 
 /**
@@ -55,7 +74,11 @@ type NodeEvent = AgentExecutionCompletedEvent | AgentExecutionFailedEvent | Tool
  * @returns a function that stops its subscriptions and sweeper (the client stays open)
  */
 export async function startOrchestration(client: NatsClient, options: OrchestrationOptions): Promise<StopService> {
-  const store = await ExecutionStore.open(client.jetstream.js, { replicas: options.replicas ?? client.config.replicas });
+  const limits = executionLimits(client.natsConnection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
+  const store = await ExecutionStore.open(client.jetstream.js, {
+    replicas: options.replicas ?? client.config.replicas,
+    maxRecordBytes: limits.maxPayload - KV_HEADER_ROOM,
+  });
   const outbox = new OutboxPublisher(client, store);
   const context = (): TransitionContext => ({ now: new Date(), defaultNodeTimeoutMs: options.defaultNodeTimeoutMs ?? 120_000 });
   const staleRequestMs = options.staleRequestMs ?? 15 * 60_000;
@@ -74,12 +97,16 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
 
   const onRequested = async (event: WorkflowExecutionRequestedEvent, ctx: HandlerContext): Promise<void> => {
     const { executionId, workflowId } = event.data;
+    const workflow = options.workflows.get(workflowId);
+    // Checked before anything copies the input: a deep one would overflow a clone's stack.
+    const rejection = checkInputLimits(workflow, event.data.input ?? {}, limits);
     let before: string | undefined;
     const stale = Date.now() - event.timestamp.getTime() > staleRequestMs;
     const { stored, changed } = await store.mutate(executionId, (current) => {
       before = current?.status;
       if (current === undefined && stale) return undefined;
-      return startExecution(current, event, options.workflows.get(workflowId), context());
+      if (rejection !== undefined) return rejectExecution(current, event, { message: rejection.message, code: rejection.code, ...rejection.details }, context());
+      return startExecution(current, event, workflow, context());
     });
     if (stored === undefined) {
       ctx.logger.warn({ executionId, workflowId, at: event.timestamp }, 'ignoring a stale execution request with no record');
@@ -104,12 +131,15 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
     await outbox.flush(stored);
   };
 
-  const succeeded = onNodeEvent((event) => ({
-    ok: true,
-    output: (event.data as { output?: unknown }).output,
-    eventId: event.eventId,
-    ...(event.causationId === undefined ? {} : { causationId: event.causationId }),
-  }));
+  const succeeded = onNodeEvent((event) => {
+    const output = (event.data as { output?: unknown }).output;
+    const report = { eventId: event.eventId, ...(event.causationId === undefined ? {} : { causationId: event.causationId }) };
+    // The record is cloned on every transition: an output deeper than inputs may be would overflow it.
+    if (jsonDepth(output, MAX_INPUT_DEPTH) > MAX_INPUT_DEPTH) {
+      return { ok: false, error: { message: `output nested too deeply: more than ${MAX_INPUT_DEPTH} levels of objects and arrays`, code: 'OUTPUT_TOO_DEEP' }, ...report };
+    }
+    return { ok: true, output, ...report };
+  });
   const failed = onNodeEvent((event) => ({
     ok: false,
     error: (event.data as { error: ErrorInfo }).error,
@@ -117,15 +147,43 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
     ...(event.causationId === undefined ? {} : { causationId: event.causationId }),
   }));
 
+  const onDeadLetter = async (event: DeadLetterEvent, ctx: HandlerContext): Promise<void> => {
+    const dead = executionDeadLetter(event.data, ctx.streamSequence!);
+    if (dead === undefined) return;
+    const { executionId, failure, request } = dead;
+    // A dead request fails an execution that never started; one that started runs on (a sweeper
+    // publishes what its handler could not).
+    const decide = (current: ExecutionState | undefined): ExecutionState | undefined =>
+      request !== undefined ? rejectExecution(current, request, failure.error, context()) : failDeadLettered(current, failure, context());
+    let before: string | undefined;
+    let result;
+    try {
+      result = await store.mutate(executionId, (current) => {
+        before = current?.status;
+        return decide(current);
+      });
+    } catch (err) {
+      if (!(err instanceof ExecutionRecordTooLargeError)) throw err;
+      // The failure itself does not fit next to what the record holds: keep the failure, drop the values.
+      result = await store.mutate(executionId, (current) => decide(current === undefined ? undefined : compactRecord(current)));
+    }
+    if (result.stored === undefined) return;
+    if (result.changed) ctx.logger.warn({ executionId, nodeId: failure.nodeId, dlqSequence: failure.dlqSequence }, 'failed an execution after a dead letter');
+    record('dead-letter', before, result.stored, result.changed);
+    await outbox.flush(result.stored);
+  };
+
   const subscriptions: Subscription[] = [];
   const subscribe = async <E extends DomainEvent>(subject: string, handler: (event: E, ctx: HandlerContext) => Promise<void>): Promise<void> => {
-    subscriptions.push(await client.subscribe<E>(subject, handler, undefined, { concurrency }));
+    // Errors that would recur with the same event are thrown as non-retryable: straight to the DLQ.
+    subscriptions.push(await client.subscribe<E>(subject, classifyingHandler(handler), undefined, { concurrency }));
   };
   await subscribe<WorkflowExecutionRequestedEvent>(EventSubjects.WORKFLOW_EXECUTION_REQUESTED, onRequested);
   await subscribe<NodeEvent>(EventSubjects.AGENT_EXECUTION_COMPLETED, succeeded);
   await subscribe<NodeEvent>(EventSubjects.AGENT_EXECUTION_FAILED, failed);
   await subscribe<NodeEvent>(EventSubjects.TOOL_EXECUTION_COMPLETED, succeeded);
   await subscribe<NodeEvent>(EventSubjects.TOOL_EXECUTION_FAILED, failed);
+  await subscribe<DeadLetterEvent>(`${EventSubjects.DLQ}.*`, onDeadLetter);
 
   const sweeper = new Sweeper(store, outbox, {
     intervalMs: options.sweepIntervalMs ?? 1000,

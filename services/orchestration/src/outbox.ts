@@ -20,13 +20,20 @@ export class OutboxPublisher {
     if (stored === undefined || stored.state.outbox.length === 0) return;
     const { state } = stored;
     for (const entry of state.outbox) {
-      await this.client.publish({
-        eventId: entry.eventId,
-        eventType: entry.eventType,
-        data: entry.data,
-        correlationId: state.correlationId,
-        ...(entry.causationId === undefined ? {} : { causationId: entry.causationId }),
-      });
+      try {
+        await this.client.publish({
+          eventId: entry.eventId,
+          eventType: entry.eventType,
+          data: entry.data,
+          correlationId: state.correlationId,
+          ...(entry.causationId === undefined ? {} : { causationId: entry.causationId }),
+        });
+      } catch (err) {
+        // An event larger than the server accepts never will be: drop it rather than wedge the
+        // outbox (and every event behind it). The node it dispatched then times out.
+        if ((err as { code?: unknown }).code !== 'PAYLOAD_TOO_LARGE') throw err;
+        this.client.logger.error({ err, executionId: state.executionId, eventType: entry.eventType }, 'dropping an outbox event too large to publish');
+      }
     }
     const published = new Set(state.outbox.map((e) => e.eventId));
     await this.store.mutate(state.executionId, (current) => {

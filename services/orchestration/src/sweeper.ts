@@ -9,8 +9,8 @@ import type { Logger } from '@multi-agent/nats-client';
 import { isTerminal } from '@multi-agent/service-kit';
 import type { ExecutionState, ExecutionStore } from '@multi-agent/service-kit';
 import type { OutboxPublisher } from './outbox.js';
-import { expireNodes, nextDeadline } from './transitions.js';
-import type { TransitionContext } from './transitions.js';
+import { expireNodes, nextDeadline } from '@multi-agent/service-kit';
+import type { TransitionContext } from '@multi-agent/service-kit';
 
 /** Settings of the sweeper. */
 export interface SweeperOptions {

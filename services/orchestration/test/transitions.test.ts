@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expireNodes, settleNode, startExecution } from '@multi-agent/orchestration-service';
 import type { StartRequest, TransitionContext } from '@multi-agent/orchestration-service';
-import { validateWorkflow } from '@multi-agent/service-kit';
+import { compactRecord, failDeadLettered, rejectExecution, validateWorkflow } from '@multi-agent/service-kit';
 import type { ExecutionState } from '@multi-agent/service-kit';
 
 const fanIn = validateWorkflow({
@@ -141,5 +141,44 @@ describe('execution transitions', () => {
     state = done(settleNode(state, 'x', { ok: true, output: 1, eventId: 'e1' }, ctx(1))!);
     state = settleNode(state, 'y', { ok: true, output: 2, eventId: 'e2' }, ctx(2))!;
     expect(state.output).toEqual({ x: 1, y: 2 });
+  });
+
+  it('a dead letter fails the node whose dispatch it belongs to, and nothing once that dispatch is gone', () => {
+    const state = done(startExecution(undefined, request(), fanIn, ctx())!);
+    const error = { message: 'internal error, see DLQ record 7', code: 'DEAD_LETTERED' };
+    const dispatch = state.nodes.a!.dispatchEventId!;
+    // The request itself, or an event it caused (a model request, the agent's report).
+    for (const dead of [{ eventId: dispatch }, { eventId: 'model-req', causationId: dispatch }]) {
+      const failed = failDeadLettered(state, { dlqSequence: 7, nodeId: 'a', error, ...dead }, ctx(10))!;
+      expect(failed.status).toBe('failed');
+      expect(failed.nodes.a).toMatchObject({ status: 'failed', error });
+      expect(failed.error).toMatchObject({ ...error, nodeId: 'a' });
+      expect(types(failed)).toEqual(['execution.node.failed:a', 'execution.failed:a']);
+      // Finished: later dead letters change nothing.
+      expect(failDeadLettered(done(failed), { dlqSequence: 8, eventId: 'x', error }, ctx(20))).toBeUndefined();
+    }
+    // A dead letter of an older dispatch of the node is stale.
+    expect(failDeadLettered(state, { dlqSequence: 7, nodeId: 'a', eventId: 'older-dispatch', error }, ctx(10))).toBeUndefined();
+    // Without a node: the execution fails, its running nodes are skipped.
+    const whole = failDeadLettered(state, { dlqSequence: 9, eventId: 'req-1', error }, ctx(10))!;
+    expect(whole).toMatchObject({ status: 'failed', error });
+    expect(whole.nodes.a!.status).toBe('skipped');
+  });
+
+  it('a rejected request fails at once, keeping only the input an earlier record had; compaction drops the values', () => {
+    const error = { message: 'input too large', code: 'INPUT_TOO_LARGE' };
+    const fresh = rejectExecution(undefined, request({ n: 1, big: 'x'.repeat(1000) }), error, ctx())!;
+    expect(fresh).toMatchObject({ status: 'failed', input: {}, error, nodes: {} });
+    expect(types(fresh)).toEqual(['execution.failed']);
+    const requested = { ...fresh, status: 'requested' as const, input: { n: 3 }, error: undefined, outbox: [] };
+    expect(rejectExecution(requested, request(), error, ctx())!.input).toEqual({ n: 3 });
+    const running = done(startExecution(undefined, request(), fanIn, ctx())!);
+    expect(rejectExecution(running, request(), error, ctx())).toBeUndefined();
+    const settled = settleNode(running, 'b', { ok: true, output: { value: 42 }, eventId: 'ok', causationId: running.nodes.b!.dispatchEventId! }, ctx(5))!;
+    const compact = compactRecord(settled);
+    expect(compact.input).toEqual({});
+    expect(compact.nodes.b).not.toHaveProperty('output');
+    expect(compact.nodes.b).not.toHaveProperty('input');
+    expect(compact.nodes.b!.status).toBe('completed');
   });
 });

@@ -8,7 +8,7 @@
 import { EventSubjects } from '@multi-agent/events';
 import type { ErrorInfo, ToolExecuteRequestEvent, ToolExecutionRequestedEvent } from '@multi-agent/events';
 import type { HandlerContext, NatsClient, Subscription } from '@multi-agent/nats-client';
-import { counter, stableEventId } from '@multi-agent/service-kit';
+import { ClaimCheckStore, classifyingHandler, counter, isDeterministic, stableEventId } from '@multi-agent/service-kit';
 import type { StopService } from '@multi-agent/service-kit';
 import { builtinTools, ToolRegistry } from './tools/registry.js';
 import type { BuiltinToolOptions, ToolDefinition } from './tools/registry.js';
@@ -38,6 +38,8 @@ export async function startToolService(client: NatsClient, options: ToolServiceO
   const calls = counter(client.metrics.registry, 'tool_calls_total', 'Tool runs, by tool, path (request or node) and outcome.', ['tool', 'path', 'outcome']);
   const concurrency = options.concurrency ?? 16;
   const subscriptions: Subscription[] = [];
+  // Claim-checked inputs reach a tool as references; it gets the stored content.
+  const claims = await ClaimCheckStore.open(client.jetstream.js, { replicas: client.config.replicas });
 
   const run = async (toolId: string, params: unknown, path: string, signal: AbortSignal): Promise<{ result?: unknown; error?: ErrorInfo }> => {
     try {
@@ -56,7 +58,7 @@ export async function startToolService(client: NatsClient, options: ToolServiceO
       EventSubjects.TOOL_EXECUTE_REQUEST,
       async (event, ctx) => {
         try {
-          return await run(event.data.toolId, event.data.params ?? {}, 'request', ctx.signal);
+          return await run(event.data.toolId, await claims.resolve(event.data.params ?? {}), 'request', ctx.signal);
         } catch (err) {
           ctx.logger.error({ err, toolId: event.data.toolId }, 'tool crashed');
           return { error: errorInfo(err) };
@@ -70,14 +72,16 @@ export async function startToolService(client: NatsClient, options: ToolServiceO
   subscriptions.push(
     await client.subscribe<ToolExecutionRequestedEvent>(
       EventSubjects.TOOL_EXECUTION_REQUESTED,
-      async (event, ctx: HandlerContext) => {
+      // A completion too large to publish, or a crash the same params cause again, goes to the
+      // DLQ at once; the orchestration fails the node from the DLQ record.
+      classifyingHandler(async (event: ToolExecutionRequestedEvent, ctx: HandlerContext) => {
         const { executionId, nodeId, toolId, input } = event.data;
         let outcome: { result?: unknown; error?: ErrorInfo };
         try {
-          outcome = await run(toolId, input ?? {}, 'node', ctx.signal);
+          outcome = await run(toolId, await claims.resolve(input ?? {}), 'node', ctx.signal);
         } catch (err) {
           // An unexpected crash may be transient: retry it, and report it only on the last attempt.
-          if (ctx.attempt < ctx.maxAttempts) throw err;
+          if (isDeterministic(err) || ctx.attempt < ctx.maxAttempts) throw err;
           outcome = { error: errorInfo(err) };
         }
         if (outcome.error === undefined) {
@@ -93,7 +97,7 @@ export async function startToolService(client: NatsClient, options: ToolServiceO
             data: { executionId, nodeId, toolId, error: outcome.error },
           });
         }
-      },
+      }),
       undefined,
       { concurrency },
     ),

@@ -8,12 +8,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventSubjects } from '@multi-agent/events';
-import { validateWorkflowInput } from '@multi-agent/service-kit';
 import type { ExecutionState, StoredExecution } from '@multi-agent/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { idSchema } from '../context.js';
 import type { GatewayContext } from '../context.js';
 import { HttpError } from '../http-error.js';
+import { acceptInput } from './intake.js';
+import type { InputIntake } from './intake.js';
 
 /** How far before `requestedAt` the event scan starts: clocks of two hosts may disagree a little. */
 const CLOCK_SKEW_MS = 5000;
@@ -32,8 +33,8 @@ export async function requireExecution(ctx: GatewayContext, executionId: string)
 }
 
 /** Registers the execution routes. */
-export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  app.post<{ Params: { workflowId: string }; Body: { input?: Record<string, unknown>; userId?: string } | undefined }>(
+export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContext, intake: InputIntake): void {
+  app.post<{ Params: { workflowId: string }; Body: { input?: Record<string, unknown>; userId?: string; claimCheck?: string[] } | undefined }>(
     '/api/workflows/:workflowId/executions',
     {
       // A POST without a body starts the workflow with its default input.
@@ -48,6 +49,7 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
           properties: {
             input: { type: 'object' },
             userId: { type: 'string', minLength: 1, maxLength: 128 },
+            claimCheck: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 128 }, uniqueItems: true, maxItems: 64 },
           },
         },
       },
@@ -58,9 +60,8 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
       if (workflow === undefined) {
         throw new HttpError(404, 'WORKFLOW_NOT_FOUND', `workflow "${workflowId}" does not exist (available: ${[...ctx.workflows.keys()].join(', ') || 'none'})`);
       }
-      const check = validateWorkflowInput(workflow, request.body?.input);
-      if (!check.ok) throw new HttpError(400, 'INVALID_INPUT', `invalid input for workflow "${workflowId}": ${check.issues.join('; ')}`, { issues: check.issues });
       const executionId = randomUUID();
+      const input = await acceptInput(workflow, request.body ?? {}, executionId, intake);
       const userId = request.body?.userId ?? 'anonymous';
       const now = new Date().toISOString();
       await ctx.store.create({
@@ -69,7 +70,7 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
         userId,
         correlationId: executionId,
         status: 'requested',
-        input: check.value,
+        input,
         requestedAt: now,
         nodes: {},
         outbox: [],
@@ -80,7 +81,7 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
         await ctx.client.publish({
           eventType: EventSubjects.WORKFLOW_EXECUTION_REQUESTED,
           correlationId: executionId,
-          data: { workflowId, userId, executionId, input: check.value },
+          data: { workflowId, userId, executionId, input },
         });
       } catch (err) {
         await ctx.store

@@ -60,7 +60,8 @@ export interface ExecutionState {
   /** Nodes in workflow order. */
   nodes: Record<string, NodeState>;
   output?: unknown;
-  error?: ErrorInfo & { nodeId?: string };
+  /** Why it failed: `code`, `message`, the failed node, and details of the code (sizes, `dlqSequence`, ...). */
+  error?: ErrorInfo & { nodeId?: string; [detail: string]: unknown };
   /** Events decided but not yet confirmed published (transactional outbox). */
   outbox: OutboxEntry[];
   /** Bumped by every transition. */

@@ -8,6 +8,8 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV, KvEntry } from '@nats-io/kv';
+import { DeterministicError } from '../failure.js';
+import { formatBytes } from './limits.js';
 import type { ExecutionState } from './state.js';
 
 /** Name of the bucket holding execution state. */
@@ -27,6 +29,12 @@ export interface ExecutionStoreOptions {
   replicas?: number;
   /** CAS attempts before `mutate` gives up (default 50). */
   maxAttempts?: number;
+  /**
+   * Largest record written (bytes); a larger one is refused with
+   * {@link ExecutionRecordTooLargeError} before it reaches the server. Pass the server's
+   * `max_payload` less room for the KV headers; default unlimited (the server decides).
+   */
+  maxRecordBytes?: number;
 }
 
 /** `create` found a record already. */
@@ -44,6 +52,17 @@ export class ExecutionContentionError extends Error {
   constructor(readonly executionId: string, attempts: number) {
     super(`execution "${executionId}": ${attempts} compare-and-set attempts in a row lost to other writers`);
     this.name = 'ExecutionContentionError';
+  }
+}
+
+/**
+ * A record would be larger than the bus can carry. Deterministic for the transition that
+ * produced it (a non-retryable error of the bus client).
+ */
+export class ExecutionRecordTooLargeError extends DeterministicError {
+  constructor(readonly executionId: string, readonly bytes: number, readonly maxBytes: number) {
+    super('EXECUTION_RECORD_TOO_LARGE', `execution record too large: ${formatBytes(bytes)}, limit ${formatBytes(maxBytes)}`);
+    this.name = 'ExecutionRecordTooLargeError';
   }
 }
 
@@ -67,6 +86,7 @@ export class ExecutionStore {
     /** The underlying bucket (for watching). */
     readonly kv: KV,
     private readonly maxAttempts: number,
+    private readonly maxRecordBytes: number,
   ) {}
 
   /** Opens the bucket, creating it when missing. */
@@ -76,7 +96,7 @@ export class ExecutionStore {
       ttl: options.ttlMs ?? 7 * DAY_MS,
       replicas: options.replicas ?? 1,
     });
-    return new ExecutionStore(kv, options.maxAttempts ?? 50);
+    return new ExecutionStore(kv, options.maxAttempts ?? 50, options.maxRecordBytes ?? Number.POSITIVE_INFINITY);
   }
 
   /** The current record, or undefined. */
@@ -91,7 +111,7 @@ export class ExecutionStore {
    */
   async create(state: ExecutionState): Promise<StoredExecution> {
     try {
-      const revision = await this.kv.create(state.executionId, JSON.stringify(state));
+      const revision = await this.kv.create(state.executionId, this.encode(state));
       return { state, revision };
     } catch (err) {
       if (isConflict(err)) throw new ExecutionExistsError(state.executionId);
@@ -116,7 +136,7 @@ export class ExecutionStore {
       const next = decide(current?.state);
       if (next === undefined) return { stored: current, changed: false };
       try {
-        const value = JSON.stringify(next);
+        const value = this.encode(next);
         const revision =
           current === undefined ? await this.kv.create(executionId, value) : await this.kv.update(executionId, value, current.revision);
         return { stored: { state: next, revision }, changed: true };
@@ -127,5 +147,12 @@ export class ExecutionStore {
       }
     }
     throw new ExecutionContentionError(executionId, this.maxAttempts);
+  }
+
+  private encode(state: ExecutionState): string {
+    const value = JSON.stringify(state);
+    const size = Buffer.byteLength(value);
+    if (size > this.maxRecordBytes) throw new ExecutionRecordTooLargeError(state.executionId, size, this.maxRecordBytes);
+    return value;
   }
 }

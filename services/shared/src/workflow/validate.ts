@@ -3,6 +3,7 @@
  * prompts and parameters use. Every problem is reported at once, each naming the node.
  */
 import * as z from 'zod';
+import { isClaimReference } from '../claim-check.js';
 import { parsePath, templateReferences } from '../template.js';
 import { workflowDefinitionSchema } from './schema.js';
 import type { WorkflowDefinition, WorkflowInputField, WorkflowNode } from './schema.js';
@@ -176,7 +177,9 @@ export function validateWorkflowInput(workflow: WorkflowDefinition, input: Recor
       if (field.required === true) issues.push(`input "${key}" is required (${field.type})`);
       continue;
     }
-    if (!typeChecks[field.type].safeParse(v).success) issues.push(`input "${key}" must be a ${field.type}`);
+    // A claim-checked value is checked by the type recorded when it was stored.
+    const matches = isClaimReference(v) ? v.$claimCheck.type === field.type : typeChecks[field.type].safeParse(v).success;
+    if (!matches) issues.push(`input "${key}" must be a ${field.type}`);
     else value[key] = v;
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, value };

@@ -8,16 +8,11 @@
  */
 import { EventSubjects } from '@multi-agent/events';
 import type { ErrorInfo } from '@multi-agent/events';
-import { renderValue, stableEventId, TemplateError, validateWorkflowInput } from '@multi-agent/service-kit';
-import type {
-  AgentSpec,
-  ExecutionState,
-  NodeInput,
-  NodeState,
-  OutboxEntry,
-  WorkflowDefinition,
-  WorkflowNode,
-} from '@multi-agent/service-kit';
+import { stableEventId } from '../stable-id.js';
+import { renderValue, TemplateError } from '../template.js';
+import type { AgentSpec, NodeInput, WorkflowDefinition, WorkflowNode } from '../workflow/schema.js';
+import { validateWorkflowInput } from '../workflow/validate.js';
+import type { ExecutionState, NodeState, OutboxEntry } from './state.js';
 
 /** What every transition needs besides the state. */
 export interface TransitionContext {
@@ -173,9 +168,29 @@ function dispatchReady(state: ExecutionState, ctx: TransitionContext, causationI
   }
 }
 
+/** The record an execution request starts from: the current one, or a new one built from the request. */
+function requestedRecord(current: ExecutionState | undefined, request: StartRequest, ctx: TransitionContext, input: Record<string, unknown>): ExecutionState {
+  if (current !== undefined) return { ...clone({ ...current, input: {} }, ctx.now), input };
+  const { data } = request;
+  return {
+    executionId: data.executionId,
+    workflowId: data.workflowId,
+    userId: data.userId,
+    correlationId: request.correlationId ?? request.eventId,
+    status: 'requested',
+    input,
+    requestedAt: request.timestamp.toISOString(),
+    nodes: {},
+    outbox: [],
+    version: 1,
+    updatedAt: ctx.now.toISOString(),
+  };
+}
+
 /**
  * `workflow.execution.requested`: creates the running execution (or fails it for an unknown
  * workflow or invalid input) and dispatches the root nodes. A no-op once it has started.
+ * The input must be within the limits (`checkInputLimits`); else use {@link rejectExecution}.
  */
 export function startExecution(
   current: ExecutionState | undefined,
@@ -184,28 +199,10 @@ export function startExecution(
   ctx: TransitionContext,
 ): ExecutionState | undefined {
   if (current !== undefined && current.status !== 'requested') return undefined;
-  const { data } = request;
-  const now = ctx.now.toISOString();
-  const state: ExecutionState =
-    current === undefined
-      ? {
-          executionId: data.executionId,
-          workflowId: data.workflowId,
-          userId: data.userId,
-          correlationId: request.correlationId ?? request.eventId,
-          status: 'requested',
-          input: data.input ?? {},
-          requestedAt: request.timestamp.toISOString(),
-          nodes: {},
-          outbox: [],
-          version: 0,
-          updatedAt: now,
-        }
-      : clone(current, ctx.now);
-  if (current === undefined) state.version = 1;
-  state.startedAt = now;
+  const state = requestedRecord(current, request, ctx, current?.input ?? request.data.input ?? {});
+  state.startedAt = ctx.now.toISOString();
   if (workflow === undefined) {
-    failExecution(state, { message: `unknown workflow "${data.workflowId}"`, code: 'UNKNOWN_WORKFLOW' }, request.eventId, ctx.now);
+    failExecution(state, { message: `unknown workflow "${request.data.workflowId}"`, code: 'UNKNOWN_WORKFLOW' }, request.eventId, ctx.now);
     return state;
   }
   const input = validateWorkflowInput(workflow, state.input);
@@ -221,6 +218,20 @@ export function startExecution(
   }
   emit(state, EventSubjects.EXECUTION_STARTED, 'execution-started', { executionId: state.executionId, workflowId: state.workflowId, userId: state.userId }, request.eventId);
   dispatchReady(state, ctx, request.eventId);
+  return state;
+}
+
+/**
+ * `workflow.execution.requested` that cannot run (an input too large or nested too deeply, or
+ * the request was dead-lettered): the execution fails at once with `error`. The record keeps
+ * the input it already had (the gateway's first record), never the request's: that may be what
+ * could not be carried. A no-op once the execution has started.
+ */
+export function rejectExecution(current: ExecutionState | undefined, request: StartRequest, error: ErrorInfo, ctx: TransitionContext): ExecutionState | undefined {
+  if (current !== undefined && current.status !== 'requested') return undefined;
+  const state = requestedRecord(current, request, ctx, current?.input ?? {});
+  state.startedAt = ctx.now.toISOString();
+  failExecution(state, error, request.eventId, ctx.now);
   return state;
 }
 
@@ -261,6 +272,54 @@ export function settleNode(current: ExecutionState | undefined, nodeId: string, 
   }
   dispatchReady(state, ctx, outcome.eventId);
   return state;
+}
+
+/** A DLQ record of an event that belongs to an execution: what the orchestration fails it with. */
+export interface DeadLetteredEvent {
+  /** The record's sequence in the DLQ stream (what `multi-agent dlq show/replay` take). */
+  dlqSequence: number;
+  /** The original event's id and causationId: they tie it to a node's dispatch. */
+  eventId: string;
+  causationId?: string;
+  /** The node it was about, when it was about one. */
+  nodeId?: string;
+  /** The failure as users read it. */
+  error: ErrorInfo;
+}
+
+/**
+ * An event of the execution was dead-lettered: the orchestration gave up on it, or an agent,
+ * tool or model did. With a `nodeId`, the node fails (and so the execution) when it is still
+ * running the dispatch the event belongs to (its request, or a report or model call caused by
+ * it); a dead letter of an older dispatch changes nothing. Without one, the execution fails.
+ * A finished execution does not change.
+ */
+export function failDeadLettered(current: ExecutionState | undefined, dead: DeadLetteredEvent, ctx: TransitionContext): ExecutionState | undefined {
+  if (current === undefined || current.status === 'completed' || current.status === 'failed') return undefined;
+  if (dead.nodeId === undefined) {
+    const state = clone(current, ctx.now);
+    failExecution(state, dead.error, dead.eventId, ctx.now);
+    return state;
+  }
+  const existing = current.nodes[dead.nodeId];
+  if (existing === undefined || existing.status !== 'running') return undefined;
+  if (dead.eventId !== existing.dispatchEventId && dead.causationId !== existing.dispatchEventId) return undefined;
+  const state = clone(current, ctx.now);
+  failNode(state, state.nodes[dead.nodeId]!, dead.error, dead.eventId, ctx.now);
+  return state;
+}
+
+/**
+ * The record without the values that made it too large to store: the input and every node's
+ * input and output. Used to record a failure when the full record can no longer be written.
+ */
+export function compactRecord(state: ExecutionState): ExecutionState {
+  const nodes = Object.fromEntries(Object.entries(state.nodes).map(([id, node]) => {
+    const { input: _input, output: _output, ...kept } = node;
+    return [id, kept];
+  }));
+  const { output: _output, ...rest } = state;
+  return { ...rest, input: {}, nodes };
 }
 
 /** Fails the first running node past its deadline with `NODE_TIMEOUT` (and so the execution). */
