@@ -94,6 +94,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
       { subject: EventSubjects.AGENT_EXECUTION_FAILED, durable: 'orchestration-agent_execution_failed' },
       { subject: EventSubjects.TOOL_EXECUTION_COMPLETED, durable: 'orchestration-tool_execution_completed' },
       { subject: EventSubjects.TOOL_EXECUTION_FAILED, durable: 'orchestration-tool_execution_failed' },
+      // Dead letters of an execution's events fail its node or the execution.
+      { subject: EventSubjects.DLQ_ALL, durable: 'orchestration-dlq_any' },
     ],
     serves: [],
     calls: [],
