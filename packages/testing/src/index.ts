@@ -23,3 +23,4 @@ export {
   type StreamAudit,
 } from './stream-audit.js';
 export { replicasOf, waitForStreamCurrent, waitForStreamLeader, type ReplicaView } from './cluster-streams.js';
+export { FakeOpenAi, chunk as openAiChunk } from './fake-openai.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalModelProvider, localCompletion, OpenAiCompatibleProvider, providerFromEnv, sseData, splitTokens } from '@multi-agent/model-service';
 import type { ModelProviderError } from '@multi-agent/model-service';
-import { chunk, FakeOpenAi } from './support/fake-openai.js';
+import { FakeOpenAi, openAiChunk as chunk } from '@multi-agent/testing';
 
 async function collect(stream: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];

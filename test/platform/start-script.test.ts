@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServer, freePort, natsServerBinary } from '@multi-agent/testing';
-import { probeNats } from '../../../scripts/platform/nats.js';
-import { repoRoot } from '../../../scripts/platform/service-process.js';
+import { probeNats } from '../../scripts/platform/nats.js';
+import { repoRoot } from '../../scripts/platform/service-process.js';
 import { waitFor } from './support/platform.js';
 
 let dir: string;

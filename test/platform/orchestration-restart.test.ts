@@ -3,9 +3,9 @@ import { EventSubjects } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
 import type { NatsClient } from '@multi-agent/nats-client';
 import type { ExecutionStore } from '@multi-agent/service-kit';
-import { eventsOfType, executionEvents, requestExecution, waitFor, waitForEnd } from '../../shared/test/support/platform.js';
-import { startBackend } from '../../shared/test/support/processes.js';
-import type { Backend, ServiceProcesses } from '../../shared/test/support/processes.js';
+import { eventsOfType, executionEvents, requestExecution, waitFor, waitForEnd } from './support/platform.js';
+import { startBackend } from './support/processes.js';
+import type { Backend, ServiceProcesses } from './support/processes.js';
 
 let backend: Backend;
 let observer: NatsClient;

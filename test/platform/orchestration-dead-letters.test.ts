@@ -13,10 +13,10 @@ import type { ExecutionState } from '@multi-agent/service-kit';
 import { defineTool } from '@multi-agent/tool-service';
 import { NatsServer } from '@multi-agent/testing';
 import * as z from 'zod';
-import { startDyingConsumer } from '../../shared/test/support/dying-consumer.js';
-import { startInProcess } from '../../shared/test/support/in-process.js';
-import type { InProcessPlatform } from '../../shared/test/support/in-process.js';
-import { Cleanup, connectService, eventsOfType, executionEvents, requestExecution, waitFor, waitForEnd, workflowMap } from '../../shared/test/support/platform.js';
+import { startDyingConsumer } from './support/dying-consumer.js';
+import { startInProcess } from './support/in-process.js';
+import type { InProcessPlatform } from './support/in-process.js';
+import { Cleanup, connectService, eventsOfType, executionEvents, requestExecution, waitFor, waitForEnd, workflowMap } from './support/platform.js';
 
 const toolNode = (id: string, tool: string) => validateWorkflow({ id, name: id, nodes: [{ id: 'only', type: 'tool', tool, params: {} }] });
 const agentNode = (id: string, agent: string) => validateWorkflow({ id, name: id, nodes: [{ id: 'only', type: 'agent', agent, prompt: 'hello' }] });

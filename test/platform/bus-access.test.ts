@@ -14,7 +14,7 @@ import { busAccessOf, loadWorkflows, SERVICE_BUS_ACCESS } from '@multi-agent/ser
 import type { PlatformService, StopService } from '@multi-agent/service-kit';
 import { NatsProxy, NatsServer } from '@multi-agent/testing';
 import { startToolService } from '@multi-agent/tool-service';
-import { readSse } from '../../gateway/test/support/sse.js';
+import { readSse } from './support/sse.js';
 import { emptyAccess, observe, undeclared } from './support/bus-observer.js';
 import type { ObservedAccess } from './support/bus-observer.js';
 import { Cleanup, connectService, waitFor } from './support/platform.js';

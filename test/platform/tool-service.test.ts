@@ -6,7 +6,7 @@ import { callTool, ToolCallError } from '@multi-agent/service-kit';
 import { NatsServer } from '@multi-agent/testing';
 import { defineTool, startToolService } from '@multi-agent/tool-service';
 import * as z from 'zod';
-import { Cleanup, connectService, executionEvents, waitFor } from '../../shared/test/support/platform.js';
+import { Cleanup, connectService, executionEvents, waitFor } from './support/platform.js';
 
 let server: NatsServer;
 let caller: NatsClient;

@@ -8,9 +8,9 @@ import { executionLimits, inputFootprint, loadWorkflows, validateWorkflow } from
 import { defineTool } from '@multi-agent/tool-service';
 import { NatsServer } from '@multi-agent/testing';
 import * as z from 'zod';
-import { startInProcess } from '../../shared/test/support/in-process.js';
-import type { InProcessPlatform } from '../../shared/test/support/in-process.js';
-import { waitFor } from '../../shared/test/support/platform.js';
+import { startInProcess } from './support/in-process.js';
+import type { InProcessPlatform } from './support/in-process.js';
+import { waitFor } from './support/platform.js';
 
 const measure = validateWorkflow({
   id: 'measure',

@@ -2,8 +2,8 @@
  * Test support: platform services as separate processes (the path `npm start` uses), so a test
  * can SIGKILL one mid-work and start it again.
  */
-import { spawnService, waitUntilReady } from '../../../../scripts/platform/service-process.js';
-import type { ServiceProcess } from '../../../../scripts/platform/service-process.js';
+import { spawnService, waitUntilReady } from '../../../scripts/platform/service-process.js';
+import type { ServiceProcess } from '../../../scripts/platform/service-process.js';
 import type { NatsClient } from '@multi-agent/nats-client';
 import type { ExecutionStore } from '@multi-agent/service-kit';
 import { NatsServer, freePort } from '@multi-agent/testing';

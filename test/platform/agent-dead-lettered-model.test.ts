@@ -8,9 +8,9 @@ import type { ModelInferenceRequestedEvent } from '@multi-agent/events';
 import { NonRetryableError } from '@multi-agent/nats-client';
 import { validateWorkflow } from '@multi-agent/service-kit';
 import { NatsServer } from '@multi-agent/testing';
-import { startInProcess } from '../../shared/test/support/in-process.js';
-import type { InProcessPlatform } from '../../shared/test/support/in-process.js';
-import { Cleanup, connectService, requestExecution, waitForEnd, workflowMap } from '../../shared/test/support/platform.js';
+import { startInProcess } from './support/in-process.js';
+import type { InProcessPlatform } from './support/in-process.js';
+import { Cleanup, connectService, requestExecution, waitForEnd, workflowMap } from './support/platform.js';
 
 const ask = validateWorkflow({ id: 'ask', name: 'Ask', nodes: [{ id: 'answer', type: 'agent', agent: 'asker', prompt: 'hello', timeoutMs: 60_000 }] });
 

@@ -17,8 +17,8 @@ import { EventSubjects } from '@multi-agent/events';
 import { NatsClient } from '@multi-agent/nats-client';
 import { NatsServer, freePort } from '@multi-agent/testing';
 import { PARAGRAPH } from '@multi-agent/model-service';
-import { repoRoot } from '../../../scripts/platform/service-process.js';
-import { waitFor } from '../../shared/test/support/platform.js';
+import { repoRoot } from '../../scripts/platform/service-process.js';
+import { waitFor } from './support/platform.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(tmpdir(), 'multi-agent-console');

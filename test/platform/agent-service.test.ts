@@ -5,9 +5,9 @@ import type { DomainEvent } from '@multi-agent/events';
 import { localCompletion, ModelProviderError } from '@multi-agent/model-service';
 import type { ModelProvider } from '@multi-agent/model-service';
 import { NatsServer } from '@multi-agent/testing';
-import { startInProcess } from '../../shared/test/support/in-process.js';
-import type { InProcessPlatform } from '../../shared/test/support/in-process.js';
-import { executionEvents, waitFor } from '../../shared/test/support/platform.js';
+import { startInProcess } from './support/in-process.js';
+import type { InProcessPlatform } from './support/in-process.js';
+import { executionEvents, waitFor } from './support/platform.js';
 
 let server: NatsServer;
 let platform: InProcessPlatform;

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventSubjects } from '@multi-agent/events';
 import { PARAGRAPH } from '@multi-agent/model-service';
 import { NatsServer } from '@multi-agent/testing';
-import { startInProcess } from '../../shared/test/support/in-process.js';
-import type { InProcessPlatform } from '../../shared/test/support/in-process.js';
-import { waitFor } from '../../shared/test/support/platform.js';
+import { startInProcess } from './support/in-process.js';
+import type { InProcessPlatform } from './support/in-process.js';
+import { waitFor } from './support/platform.js';
 import { readSse, tokenText } from './support/sse.js';
 
 let server: NatsServer;

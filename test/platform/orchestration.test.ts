@@ -6,8 +6,8 @@ import type { Counter } from 'prom-client';
 import { settleNode, startExecution, startOrchestration } from '@multi-agent/orchestration-service';
 import { ExecutionStore, validateWorkflow } from '@multi-agent/service-kit';
 import { NatsServer } from '@multi-agent/testing';
-import { startInProcess } from '../../shared/test/support/in-process.js';
-import { Cleanup, connectService, executionEvents, requestExecution, waitFor, waitForEnd, workflowMap } from '../../shared/test/support/platform.js';
+import { startInProcess } from './support/in-process.js';
+import { Cleanup, connectService, executionEvents, requestExecution, waitFor, waitForEnd, workflowMap } from './support/platform.js';
 
 const chain = validateWorkflow({
   id: 'chain',

@@ -6,8 +6,8 @@ import type { NatsClient } from '@multi-agent/nats-client';
 import { LocalModelProvider, localCompletion, OpenAiCompatibleProvider, PARAGRAPH, startModelService } from '@multi-agent/model-service';
 import type { ModelProvider } from '@multi-agent/model-service';
 import { NatsServer } from '@multi-agent/testing';
-import { Cleanup, connectService, executionEvents, waitFor } from '../../shared/test/support/platform.js';
-import { chunk, FakeOpenAi } from './support/fake-openai.js';
+import { Cleanup, connectService, executionEvents, waitFor } from './support/platform.js';
+import { FakeOpenAi, openAiChunk as chunk } from '@multi-agent/testing';
 
 let server: NatsServer;
 let caller: NatsClient;
