@@ -3,6 +3,7 @@
  * the services, the port and paths of each one's ops server, and every environment variable
  * the services read.
  */
+import { gatewayDefaults } from '@multi-agent/gateway-service';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, RUNTIME_WORKSPACES } from './image/assemble.js';
@@ -38,13 +39,14 @@ export function opsEndpoint(service: string): OpsEndpoint {
     };
   }
   // A service that serves the ops paths itself (the gateway) does so on its HTTP port.
-  const port = /envInt\(env, 'PORT', (\d+)/.exec(main)?.[1];
-  if (port === undefined) throw new Error(`services/${service}/src/main.ts reads no PORT`);
+  if (service !== 'gateway' || !/envInt\(env, 'PORT', gatewayDefaults\.port\b/.test(main)) {
+    throw new Error(`services/${service}/src/main.ts serves no ops port of its own that this check knows`);
+  }
   const routes = read(`services/${service}/src/routes/ops.ts`);
   return {
     portVariable: 'PORT',
     hostVariable: 'HOST',
-    defaultPort: Number(port),
+    defaultPort: gatewayDefaults.port,
     paths: [...routes.matchAll(/app\.get\('([^']+)'/g)].map((m) => m[1]!),
   };
 }

@@ -104,7 +104,6 @@ async function main(): Promise<void> {
       env: {
         ...env,
         NATS_URL: url,
-        NATS_IDEMPOTENCY_STORE: env.NATS_IDEMPOTENCY_STORE ?? 'kv',
         EXIT_WITH_PARENT: '1',
         ...(name === 'gateway' ? { PORT: String(gatewayPort), HOST: gatewayHost } : { SERVICE_HEALTH_PORT: String(healthPort) }),
       },

@@ -65,9 +65,11 @@ function isTransient(err: unknown): boolean {
  *
  * @returns a function that stops its subscription (the client stays open)
  */
+/** The agent service's settings when neither the caller nor the environment sets them. */
+export const agentDefaults = { concurrency: 8, modelTimeoutMs: 120_000, toolTimeoutMs: 10_000 } as const;
+
 export async function startAgentService(client: NatsClient, options: AgentServiceOptions = {}): Promise<StopService> {
-  const modelTimeoutMs = options.modelTimeoutMs ?? 120_000;
-  const toolTimeoutMs = options.toolTimeoutMs ?? 10_000;
+  const { concurrency, modelTimeoutMs, toolTimeoutMs } = { ...agentDefaults, ...options };
   const claims = await ClaimCheckStore.open(client.jetstream.js, { replicas: client.config.replicas });
   const runs = counter(client.metrics.registry, 'agent_runs_total', 'Agent runs, by agent and outcome.', ['agent', 'outcome']);
 
@@ -134,7 +136,7 @@ export async function startAgentService(client: NatsClient, options: AgentServic
   };
 
   const subscription: Subscription = await client.subscribe<AgentExecutionRequestedEvent>(EventSubjects.AGENT_EXECUTION_REQUESTED, classifyingHandler(handle), undefined, {
-    concurrency: options.concurrency ?? 8,
+    concurrency,
   });
   return () => subscription.stop();
 }

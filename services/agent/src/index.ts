@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { startAgentService } from './agent-service.js';
+export { agentDefaults, startAgentService } from './agent-service.js';
 export type { AgentServiceOptions } from './agent-service.js';
 export { ModelCallError, requestInference } from './model-call.js';
 export type { InferenceCallOptions } from './model-call.js';

@@ -56,20 +56,31 @@ export function defaultPublicDir(): string {
  * @returns a stop function (closes the HTTP server and its SSE streams; the client stays open)
  *   carrying the `url` and `port` it listens on
  */
+/** The gateway's settings when neither the caller nor the environment sets them. */
+export const gatewayDefaults = {
+  port: 3000,
+  host: '127.0.0.1',
+  eventScanLimit: 100_000,
+  sseHeartbeatMs: 15_000,
+  tokenIdleMs: 30_000,
+  bodyLimitBytes: 16 * 1024 * 1024,
+} as const;
+
 export async function startGateway(client: NatsClient, options: GatewayOptions): Promise<RunningGateway> {
+  const settings = { ...gatewayDefaults, ...options };
   const ctx: GatewayContext = {
     client,
     workflows: options.workflows,
     store: await ExecutionStore.open(client.jetstream.js, { replicas: client.config.replicas }),
-    eventScanLimit: options.eventScanLimit ?? 100_000,
-    sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
-    tokenIdleMs: options.tokenIdleMs ?? 30_000,
+    eventScanLimit: settings.eventScanLimit,
+    sseHeartbeatMs: settings.sseHeartbeatMs,
+    tokenIdleMs: settings.tokenIdleMs,
   };
   const intake = {
     limits: executionLimits(client.natsConnection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD),
     claims: await ClaimCheckStore.open(client.jetstream.js, { replicas: client.config.replicas }),
   };
-  const bodyLimit = options.bodyLimitBytes ?? 16 * 1024 * 1024;
+  const bodyLimit = settings.bodyLimitBytes;
   const registry = client.metrics.registry;
   const requests = counter(registry, 'gateway_http_requests_total', 'HTTP requests, by method, route and status.', ['method', 'route', 'status']);
   const durations = histogram(registry, 'gateway_http_request_duration_seconds', 'HTTP request time (SSE: until the stream ends).', ['method', 'route']);
@@ -105,10 +116,10 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
   registerTokenRoutes(app, ctx, (delta) => sse.inc({ direction: delta > 0 ? 'opened' : 'closed' }));
   await registerConsoleRoutes(app, options.publicDir ?? defaultPublicDir());
 
-  await app.listen({ port: options.port ?? 3000, host: options.host ?? '127.0.0.1' });
+  await app.listen({ port: settings.port, host: settings.host });
   ready = true;
   const { port } = app.server.address() as AddressInfo;
-  const host = options.host ?? '127.0.0.1';
+  const { host } = settings;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const stop = async (): Promise<void> => {
     ready = false;

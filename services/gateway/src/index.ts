@@ -3,6 +3,6 @@
  *
  * @packageDocumentation
  */
-export { defaultPublicDir, startGateway } from './gateway.js';
+export { defaultPublicDir, gatewayDefaults, startGateway } from './gateway.js';
 export type { GatewayOptions, RunningGateway } from './gateway.js';
 export { HttpError } from './http-error.js';

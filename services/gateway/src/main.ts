@@ -1,6 +1,6 @@
 /** Process entry of the gateway (what `npm start` runs). */
 import { defaultWorkflowsDir, envInt, envString, loadWorkflows, runService } from '@multi-agent/service-kit';
-import { startGateway } from './gateway.js';
+import { gatewayDefaults, startGateway } from './gateway.js';
 
 await runService({
   name: 'gateway',
@@ -11,10 +11,11 @@ await runService({
     const workflows = await loadWorkflows(dir);
     const gateway = await startGateway(client, {
       workflows,
-      port: envInt(env, 'PORT', 3000, 0, 65535),
-      host: envString(env, 'HOST', '127.0.0.1'),
-      eventScanLimit: envInt(env, 'GATEWAY_EVENT_SCAN_LIMIT', 100_000, 1),
-      tokenIdleMs: envInt(env, 'GATEWAY_TOKEN_IDLE_MS', 30_000, 100),
+      port: envInt(env, 'PORT', gatewayDefaults.port, 0, 65535),
+      host: envString(env, 'HOST', gatewayDefaults.host),
+      eventScanLimit: envInt(env, 'GATEWAY_EVENT_SCAN_LIMIT', gatewayDefaults.eventScanLimit, 1),
+      tokenIdleMs: envInt(env, 'GATEWAY_TOKEN_IDLE_MS', gatewayDefaults.tokenIdleMs, 100),
+      bodyLimitBytes: envInt(env, 'GATEWAY_BODY_LIMIT_BYTES', gatewayDefaults.bodyLimitBytes, 1024),
     });
     logger.info({ url: gateway.url, workflows: [...workflows.keys()] }, `web console at ${gateway.url}`);
     return gateway;

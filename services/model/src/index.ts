@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { PARAGRAPH, startModelService } from './model-service.js';
+export { PARAGRAPH, modelDefaults, startModelService } from './model-service.js';
 export type { ModelServiceOptions } from './model-service.js';
 export { ExecutionStreams } from './execution-streams.js';
 export { LocalModelProvider, localCompletion, splitTokens } from './providers/local.js';

@@ -1,6 +1,6 @@
 /** Process entry of the model service (what `npm start` runs). */
 import { envInt, runService } from '@multi-agent/service-kit';
-import { startModelService } from './model-service.js';
+import { modelDefaults, startModelService } from './model-service.js';
 import { providerFromEnv } from './providers/from-env.js';
 
 await runService({
@@ -9,6 +9,6 @@ await runService({
   start: async (client, env, logger) => {
     const provider = providerFromEnv(env);
     logger.info({ provider: provider.name, model: provider.defaultModel }, 'model provider selected');
-    return startModelService(client, { provider, concurrency: envInt(env, 'MODEL_CONCURRENCY', 8, 1, 1000) });
+    return startModelService(client, { provider, concurrency: envInt(env, 'MODEL_CONCURRENCY', modelDefaults.concurrency, 1, 1000) });
   },
 });

@@ -39,6 +39,9 @@ function errorInfo(err: unknown): ErrorInfo {
  *
  * @returns a function that stops its subscriptions (the client stays open)
  */
+/** The model service's settings when neither the caller nor the environment sets them. */
+export const modelDefaults = { concurrency: 8 } as const;
+
 export async function startModelService(client: NatsClient, options: ModelServiceOptions = {}): Promise<StopService> {
   const provider = options.provider ?? new LocalModelProvider();
   const streams = new ExecutionStreams();
@@ -99,7 +102,7 @@ export async function startModelService(client: NatsClient, options: ModelServic
         }
       }),
       undefined,
-      { concurrency: options.concurrency ?? 8 },
+      { concurrency: options.concurrency ?? modelDefaults.concurrency },
     ),
   );
 

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { startOrchestration } from './orchestration.js';
+export { orchestrationDefaults, startOrchestration } from './orchestration.js';
 export type { OrchestrationOptions } from './orchestration.js';
 export { expireNodes, nextDeadline, settleNode, startExecution } from '@multi-agent/service-kit';
 export type { NodeOutcome, StartRequest, TransitionContext } from '@multi-agent/service-kit';

@@ -73,16 +73,26 @@ type NodeEvent = AgentExecutionCompletedEvent | AgentExecutionFailedEvent | Tool
  *
  * @returns a function that stops its subscriptions and sweeper (the client stays open)
  */
+/** The orchestration's settings when neither the caller nor the environment sets them. */
+export const orchestrationDefaults = {
+  defaultNodeTimeoutMs: 120_000,
+  sweepIntervalMs: 1000,
+  outboxGraceMs: 3000,
+  startupGraceMs: 2000,
+  staleRequestMs: 15 * 60_000,
+  concurrency: 16,
+} as const;
+
 export async function startOrchestration(client: NatsClient, options: OrchestrationOptions): Promise<StopService> {
+  const settings = { ...orchestrationDefaults, ...options };
   const limits = executionLimits(client.natsConnection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
   const store = await ExecutionStore.open(client.jetstream.js, {
     replicas: options.replicas ?? client.config.replicas,
     maxRecordBytes: limits.maxPayload - KV_HEADER_ROOM,
   });
   const outbox = new OutboxPublisher(client, store);
-  const context = (): TransitionContext => ({ now: new Date(), defaultNodeTimeoutMs: options.defaultNodeTimeoutMs ?? 120_000 });
-  const staleRequestMs = options.staleRequestMs ?? 15 * 60_000;
-  const concurrency = options.concurrency ?? 16;
+  const context = (): TransitionContext => ({ now: new Date(), defaultNodeTimeoutMs: settings.defaultNodeTimeoutMs });
+  const { staleRequestMs, concurrency } = settings;
   const registry = client.metrics.registry;
   const executions = counter(registry, 'orchestration_executions_total', 'Executions that ended, by workflow and status.', ['workflow', 'status']);
   const transitions = counter(registry, 'orchestration_transitions_total', 'State changes applied, by trigger.', ['trigger']);
@@ -186,9 +196,9 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
   await subscribe<DeadLetterEvent>(`${EventSubjects.DLQ}.*`, onDeadLetter);
 
   const sweeper = new Sweeper(store, outbox, {
-    intervalMs: options.sweepIntervalMs ?? 1000,
-    outboxGraceMs: options.outboxGraceMs ?? 3000,
-    startupGraceMs: options.startupGraceMs ?? 2000,
+    intervalMs: settings.sweepIntervalMs,
+    outboxGraceMs: settings.outboxGraceMs,
+    startupGraceMs: settings.startupGraceMs,
     context,
     logger: client.logger,
   });

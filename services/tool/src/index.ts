@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { startToolService } from './tool-service.js';
+export { startToolService, toolDefaults } from './tool-service.js';
 export type { ToolServiceOptions } from './tool-service.js';
 export { builtinTools, defineTool, ToolRegistry } from './tools/registry.js';
 export type { BuiltinToolOptions, ToolDefinition } from './tools/registry.js';

@@ -33,10 +33,13 @@ function errorInfo(err: unknown): ErrorInfo {
  *
  * @returns a function that stops its subscriptions (the client stays open)
  */
+/** The tool service's settings when neither the caller nor the environment sets them. */
+export const toolDefaults = { concurrency: 16 } as const;
+
 export async function startToolService(client: NatsClient, options: ToolServiceOptions = {}): Promise<StopService> {
   const registry = new ToolRegistry([...builtinTools(options.builtin), ...(options.tools ?? [])]);
   const calls = counter(client.metrics.registry, 'tool_calls_total', 'Tool runs, by tool, path (request or node) and outcome.', ['tool', 'path', 'outcome']);
-  const concurrency = options.concurrency ?? 16;
+  const { concurrency } = { ...toolDefaults, ...options };
   const subscriptions: Subscription[] = [];
   // Claim-checked inputs reach a tool as references; it gets the stored content.
   const claims = await ClaimCheckStore.open(client.jetstream.js, { replicas: client.config.replicas });
