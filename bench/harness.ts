@@ -116,9 +116,9 @@ export interface ResultRow {
   baseline?: { label: string; median: number; samples: number[] };
   /** median(ours) / median(baseline). */
   ratio?: number;
-  target?: Target;
+  target?: Target | undefined;
   verdict: Verdict;
-  note?: string;
+  note?: string | undefined;
 }
 
 /** A comparison row: medians of both sides, their ratio, and the verdict against the target. */
@@ -129,8 +129,8 @@ export function compare(input: {
   better: 'higher' | 'lower';
   ours: { label: string; samples: number[] };
   baseline: { label: string; samples: number[] };
-  target?: Target;
-  note?: string;
+  target?: Target | undefined;
+  note?: string | undefined;
 }): ResultRow {
   const ours = { ...input.ours, median: median(input.ours.samples) };
   const baseline = { ...input.baseline, median: median(input.baseline.samples) };
@@ -157,7 +157,7 @@ export function absolute(input: {
   better: 'higher' | 'lower';
   ours: { label: string; samples: number[] };
   pass?: boolean;
-  note?: string;
+  note?: string | undefined;
 }): ResultRow {
   return {
     workload: input.workload,

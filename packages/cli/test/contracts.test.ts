@@ -34,7 +34,8 @@ function schemaValidator(): Ajv {
 function asyncApiValidator(): ValidateFunction {
   const ajv = new Ajv({ strict: false, allErrors: true, meta: false, validateSchema: false });
   addFormats(ajv);
-  return ajv.compile(specs.schemas['3.0.0']);
+  // The spec's schema is typed as JSONSchema7, which Ajv's overloads do not take as is.
+  return ajv.compile(specs.schemas['3.0.0'] as object);
 }
 
 /** Every local `$ref` target in `doc` that does not exist. */

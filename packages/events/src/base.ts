@@ -13,9 +13,9 @@ export interface BaseEvent {
   /** When the event was created. Travels as an ISO-8601 string, is a `Date` again on receipt. */
   timestamp: Date;
   /** Ties together every event of one flow (usually the first event's `eventId`). */
-  correlationId?: string;
+  correlationId?: string | undefined;
   /** `eventId` of the event that caused this one. */
-  causationId?: string;
+  causationId?: string | undefined;
   /** Schema version of `data`, e.g. `"1.0"`. */
   version: string;
 }

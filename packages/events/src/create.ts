@@ -17,11 +17,11 @@ import { subjects } from './subjects.js';
 export interface EventInput {
   eventType: string;
   data?: unknown;
-  eventId?: string;
-  timestamp?: Date;
-  version?: string;
-  correlationId?: string;
-  causationId?: string;
+  eventId?: string | undefined;
+  timestamp?: Date | undefined;
+  version?: string | undefined;
+  correlationId?: string | undefined;
+  causationId?: string | undefined;
 }
 
 /**

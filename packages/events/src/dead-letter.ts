@@ -32,9 +32,9 @@ export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 /** The `data` of a DLQ record (docs/architecture.md, "Retries and dead letters"). */
 export interface DeadLetterData {
   /** The decoded original event as JSON (timestamp as ISO string), when it could be decoded. */
-  originalEvent?: Record<string, unknown>;
+  originalEvent?: Record<string, unknown> | undefined;
   /** The original payload, base64, when it could not be decoded. */
-  rawPayloadBase64?: string;
+  rawPayloadBase64?: string | undefined;
   /** The subject the original was delivered on. */
   originalSubject: string;
   /** The stream that held the original, e.g. `EVENTS`. */
@@ -52,7 +52,7 @@ export interface DeadLetterData {
   /** Message of the last error. */
   errorMessage: string;
   /** Stack of the last error, when there was one. */
-  stack?: string;
+  stack?: string | undefined;
   /** How many deliveries failed. */
   failureCount: number;
   /** ISO-8601 time of the first failure. */

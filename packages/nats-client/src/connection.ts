@@ -35,6 +35,7 @@ function authenticator(auth: NatsConfig['auth']): Authenticator | undefined {
 
 async function dial({ config, serviceName }: ConnectionDeps): Promise<NatsConnection> {
   const auth = config.auth;
+  const authenticate = authenticator(auth);
   try {
     return await connect({
       servers: config.servers,
@@ -49,7 +50,7 @@ async function dial({ config, serviceName }: ConnectionDeps): Promise<NatsConnec
       maxPingOut: config.maxPingsOut,
       ...(auth?.user === undefined ? {} : { user: auth.user, pass: auth.pass }),
       ...(auth?.token === undefined ? {} : { token: auth.token }),
-      ...(authenticator(auth) === undefined ? {} : { authenticator: authenticator(auth) }),
+      ...(authenticate === undefined ? {} : { authenticator: authenticate }),
       ...(config.tls === undefined ? {} : { tls: config.tls }),
     });
   } catch (err) {

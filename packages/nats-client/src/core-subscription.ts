@@ -47,7 +47,7 @@ export class CoreSubscription implements Subscription {
     // Dispatching from the callback starts every message of one socket read in the same turn,
     // so their replies leave in one write.
     this.sub = deps.nc.subscribe(settings.subject, {
-      queue: settings.queue,
+      ...(settings.queue === undefined ? {} : { queue: settings.queue }),
       callback: (err, msg) => {
         if (err !== null) deps.logger.error({ err, subject: settings.subject }, 'core subscription failed');
         else if (this.running.size < settings.concurrency) this.start(msg);

@@ -11,7 +11,7 @@ import type { EventPublisher, PublishResult } from './publisher.js';
 /** What is known about a failure when it is dead-lettered. */
 export interface DeadLetterInput {
   /** The decoded original, when it could be decoded. */
-  event?: DomainEvent;
+  event?: DomainEvent | undefined;
   /** The original bytes (kept as base64 when the event could not be decoded). */
   payload: Uint8Array;
   subject: string;

@@ -12,7 +12,7 @@ export interface NatsOp {
   /** Upper-case operation name: `PUB`, `HPUB`, `MSG`, `HMSG`, `SUB`, `UNSUB`, `PING`, `INFO`... */
   readonly op: string;
   /** Subject of `PUB`/`HPUB`/`MSG`/`HMSG`/`SUB`. */
-  readonly subject?: string;
+  readonly subject?: string | undefined;
   /** Reply subject of `PUB`/`HPUB`/`MSG`/`HMSG`, when it has one. */
   readonly reply?: string;
   /** Header block of `HPUB`/`HMSG` (`NATS/1.0\r\n...`), as text. */

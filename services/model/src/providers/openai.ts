@@ -11,7 +11,7 @@ export interface OpenAiProviderOptions {
   /** API root, e.g. `https://api.openai.com/v1` (`MODEL_BASE_URL`). */
   baseUrl: string;
   /** Bearer token (`MODEL_API_KEY`); omitted when absent. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Default model (`MODEL_NAME`). */
   model: string;
   /** Whole-request limit (ms). Default 120 000. */

@@ -24,9 +24,9 @@ export interface TransitionContext {
 /** The request that starts an execution. */
 export interface StartRequest {
   eventId: string;
-  correlationId?: string;
+  correlationId?: string | undefined;
   timestamp: Date;
-  data: { workflowId: string; userId: string; executionId: string; input?: Record<string, unknown> };
+  data: { workflowId: string; userId: string; executionId: string; input?: Record<string, unknown> | undefined };
 }
 
 /** How a node ended, as reported by the agent or tool service. */
