@@ -12,6 +12,7 @@
  *    started. Events not yet handled stay in their durable consumers for the next start.
  */
 import { resolve } from 'node:path';
+import { maskUrlCredentials } from '@multi-agent/nats-client';
 import { freePort, natsServerBinary } from '@multi-agent/testing';
 import { prefixer } from './platform/log-format.js';
 import { hostPort, NatsServerMissingError, probeNats, startLocalNats } from './platform/nats.js';
@@ -26,6 +27,8 @@ const say = prefixer('start', 5, width, color);
 const log = (line: string): void => console.log(say(line));
 
 const natsUrl = (env.NATS_URL ?? 'nats://localhost:4222').split(',')[0]!.trim();
+/** `natsUrl` as printed: without credentials. */
+const shownNatsUrl = maskUrlCredentials(natsUrl);
 const gatewayPort = Number(env.PORT ?? 3000);
 const gatewayHost = env.HOST ?? '127.0.0.1';
 const dataDir = resolve(repoRoot, env.DATA_DIR ?? '.data');
@@ -69,22 +72,22 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 async function ensureNats(): Promise<string> {
   const probe = await probeNats(natsUrl);
   if (probe !== undefined) {
-    if (!probe.jetstream) throw new Error(`the NATS server at ${natsUrl} (${probe.version}) runs without JetStream; restart it with -js`);
-    log(`using the NATS server at ${natsUrl} (nats-server ${probe.version}, JetStream on)`);
+    if (!probe.jetstream) throw new Error(`the NATS server at ${shownNatsUrl} (${probe.version}) runs without JetStream; restart it with -js`);
+    log(`using the NATS server at ${shownNatsUrl} (nats-server ${probe.version}, JetStream on)`);
     return natsUrl;
   }
   const { host } = hostPort(natsUrl);
   if (!['localhost', '127.0.0.1', '::1', '0.0.0.0'].includes(host)) {
-    throw new Error(`no NATS server answers at ${natsUrl}; start it there, or unset NATS_URL to run one locally`);
+    throw new Error(`no NATS server answers at ${shownNatsUrl}; start it there, or unset NATS_URL to run one locally`);
   }
   let binary: string;
   try {
     binary = natsServerBinary(env);
   } catch {
-    throw new NatsServerMissingError(natsUrl);
+    throw new NatsServerMissingError(shownNatsUrl);
   }
   const storeDir = resolve(dataDir, 'nats');
-  log(`no NATS server at ${natsUrl}: starting ${binary} with JetStream (store: ${storeDir})`);
+  log(`no NATS server at ${shownNatsUrl}: starting ${binary} with JetStream (store: ${storeDir})`);
   const natsLine = prefixer('nats', 4, width, color);
   nats = await startLocalNats({ url: natsUrl, storeDir, binary, onLine: (line) => console.log(natsLine(line)) });
   void nats.exited.then((code) => {

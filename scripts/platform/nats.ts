@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
+import { maskUrlCredentials } from '@multi-agent/nats-client';
 
 /** What a server said in its INFO line. */
 export interface NatsProbe {
@@ -112,7 +113,7 @@ export async function startLocalNats(options: StartLocalNatsOptions): Promise<Lo
     if ((await probeNats(options.url, 500)) !== undefined) return { url: options.url, child, exited, stop };
     if (Date.now() > deadline) {
       await stop(1000);
-      throw new Error(`nats-server did not answer at ${options.url} within ${options.readyTimeoutMs ?? 15_000} ms`);
+      throw new Error(`nats-server did not answer at ${maskUrlCredentials(options.url)} within ${options.readyTimeoutMs ?? 15_000} ms`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -94,10 +94,20 @@ export function encodeEvent(event: BaseEvent): Uint8Array {
   return encoder.encode(json);
 }
 
+// What a bad envelope field holds, for an error message: short, and never a serialisation of a
+// nested value (a deeply nested one would overflow the stack of JSON.stringify).
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : typeof value;
+}
+
 function requireString(obj: Record<string, unknown>, field: string): string {
   const value = obj[field];
   if (typeof value !== 'string' || value === '') {
-    const got = value === undefined ? 'missing' : `got ${value === '' ? 'an empty string' : JSON.stringify(value) ?? typeof value}`;
+    const got = value === undefined ? 'missing' : `got ${value === '' ? 'an empty string' : describe(value)}`;
     throw new DecodeError(`Not an event envelope: ${field} must be a non-empty string (${got})`, { field });
   }
   return value;
@@ -127,7 +137,7 @@ function toEvent(value: unknown, copy: boolean): DomainEvent {
   const date = typeof ts === 'string' && ISO_DATE_TIME.test(ts) ? new Date(ts) : undefined;
   if (date === undefined || Number.isNaN(date.getTime())) {
     throw new DecodeError(
-      `Not an event envelope: timestamp must be an ISO-8601 date-time string with offset (got ${JSON.stringify(ts) ?? typeof ts})`,
+      `Not an event envelope: timestamp must be an ISO-8601 date-time string with offset (got ${describe(ts)})`,
       { field: 'timestamp' },
     );
   }

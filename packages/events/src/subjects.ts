@@ -89,6 +89,12 @@ function quote(token: string): string {
   return JSON.stringify(shown);
 }
 
+// A non-string where a token was expected, as text: String() would call the value's own
+// `toString`, which data such as `{"toString": 0}` replaces (a TypeError, not a SubjectTokenError).
+function nonStringText(value: unknown): string {
+  return typeof value === 'object' && value !== null ? Object.prototype.toString.call(value) : String(value);
+}
+
 function tokenProblem(token: string): { problem: SubjectTokenProblem; why: string } | undefined {
   if (SUBJECT_TOKEN_PATTERN.test(token)) return undefined;
   if (token.length === 0) return { problem: 'empty', why: 'is empty' };
@@ -119,7 +125,7 @@ function tokenProblem(token: string): { problem: SubjectTokenProblem; why: strin
 export function assertSubjectToken(token: string, field?: string): string {
   const where = field === undefined ? 'Subject token' : `Subject token ${field}`;
   if (typeof token !== 'string') {
-    throw new SubjectTokenError(String(token), 'not-a-string', `${where} must be a string, got ${typeof token}`, {
+    throw new SubjectTokenError(nonStringText(token), 'not-a-string', `${where} must be a string, got ${typeof token}`, {
       ...(field === undefined ? {} : { field }),
     });
   }
@@ -133,7 +139,7 @@ export function assertSubjectToken(token: string, field?: string): string {
 function assertSubject(subject: string, allowWildcards: boolean): string {
   const kind = allowWildcards ? 'subscribe' : 'publish';
   if (typeof subject !== 'string') {
-    throw new SubjectTokenError(String(subject), 'not-a-string', `A ${kind} subject must be a string, got ${typeof subject}`);
+    throw new SubjectTokenError(nonStringText(subject), 'not-a-string', `A ${kind} subject must be a string, got ${typeof subject}`);
   }
   const tokens = subject.split('.');
   tokens.forEach((token, i) => {

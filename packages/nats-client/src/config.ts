@@ -5,6 +5,7 @@
 import { envFile, envInt, envIntList, envOneOf, envString } from './env.js';
 import type { Env } from './env.js';
 import { ConfigError } from './errors.js';
+import { maskUrlCredentials } from './redact.js';
 
 /** Which idempotency store guards handlers: `none` turns the guard off for a client. */
 export type IdempotencyStoreKind = 'none' | 'memory' | 'kv' | 'redis';
@@ -107,16 +108,16 @@ export function parseServers(raw: string, variable = 'NATS_URL'): string[] {
   if (servers.length === 0) throw new ConfigError(variable, 'expected at least one server URL');
   for (const server of servers) {
     if (!SERVER_URL.test(server)) {
-      throw new ConfigError(variable, `"${server}" is not a server URL like nats://host:4222`);
+      throw new ConfigError(variable, `"${maskUrlCredentials(server)}" is not a server URL like nats://host:4222`);
     }
     let port: string;
     try {
       port = new URL(server.replace(/^\w+:/, 'http:')).port;
     } catch {
-      throw new ConfigError(variable, `"${server}" is not a server URL like nats://host:4222`);
+      throw new ConfigError(variable, `"${maskUrlCredentials(server)}" is not a server URL like nats://host:4222`);
     }
     if (port !== '' && (Number(port) < 1 || Number(port) > 65535)) {
-      throw new ConfigError(variable, `"${server}" has an invalid port`);
+      throw new ConfigError(variable, `"${maskUrlCredentials(server)}" has an invalid port`);
     }
   }
   return servers;

@@ -15,6 +15,7 @@ import { withApiRetry } from './jetstream-api.js';
 import type { Logger } from './logger.js';
 import type { ClientMetrics } from './metrics.js';
 import type { PublishTarget } from './publisher.js';
+import { maskUrlCredentials } from './redact.js';
 
 /** What a connection needs from the client that opens it. */
 export interface ConnectionDeps {
@@ -55,7 +56,7 @@ async function dial({ config, serviceName }: ConnectionDeps): Promise<NatsConnec
     });
   } catch (err) {
     throw new NotConnectedError(
-      `could not connect to ${config.servers.join(', ')}: ${err instanceof Error ? err.message : String(err)}`,
+      maskUrlCredentials(`could not connect to ${config.servers.join(', ')}: ${err instanceof Error ? err.message : String(err)}`),
     );
   }
 }

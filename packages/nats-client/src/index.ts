@@ -57,4 +57,8 @@ export { AdvisorySubjects, StreamNames, platformStreams, streamFor, subjectWithi
 export type { StreamSpec } from './topology.js';
 export type { StreamReconcileResult } from './streams.js';
 export type { ClientMetrics } from './metrics.js';
-export type { Logger } from './logger.js';
+
+// Logging without secrets: every service builds its logger here.
+export { createLogger } from './logger.js';
+export type { Logger, LoggerOptions } from './logger.js';
+export { LOG_REDACT_PATHS, maskUrlCredentials, REDACTED, SECRET_FIELD_NAMES } from './redact.js';

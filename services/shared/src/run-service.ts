@@ -3,10 +3,8 @@
  * the environment, start the service, serve `/healthz` `/readyz` `/metrics`, and shut down
  * gracefully on SIGINT/SIGTERM (stop taking events, finish the ones in flight, drain).
  */
-import { envBool, envInt, loadNatsConfig, NatsClient } from '@multi-agent/nats-client';
-import type { Env } from '@multi-agent/nats-client';
-import { pino } from 'pino';
-import type { Logger } from 'pino';
+import { createLogger, envBool, envInt, loadNatsConfig, NatsClient } from '@multi-agent/nats-client';
+import type { Env, Logger } from '@multi-agent/nats-client';
 import { startOpsServer } from './ops-server.js';
 import type { OpsServer } from './ops-server.js';
 
@@ -52,7 +50,7 @@ async function connectWithRetry(client: NatsClient, timeoutMs: number, logger: L
  * failure or an uncaught error.
  */
 export async function runService(entry: ServiceEntry, env: Env = process.env): Promise<void> {
-  const logger = pino({ name: entry.name, level: env.LOG_LEVEL ?? 'info' });
+  const logger = createLogger(entry.name, { level: env.LOG_LEVEL ?? 'info' });
   let client: NatsClient | undefined;
   let stop: StopService | undefined;
   let ops: OpsServer | undefined;

@@ -18,9 +18,14 @@ export class TemplateError extends Error {
   }
 }
 
-const EXPRESSION = /\{\{\s*([^{}]*?)\s*\}\}/g;
-const WHOLE_EXPRESSION = /^\{\{\s*([^{}]*?)\s*\}\}$/;
+// The path is trimmed after matching: `\s*([^{}]*?)\s*` inside the braces backtracks in cubic
+// time over an unclosed `{{` followed by spaces.
+const EXPRESSION = /\{\{([^{}]*)\}\}/g;
+const WHOLE_EXPRESSION = /^\{\{([^{}]*)\}\}$/;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/** How deep a templated value (tool parameters) may nest: each level costs a stack frame to render. */
+export const MAX_TEMPLATE_DEPTH = 64;
 
 /** One step of a path: an object key or an array index. */
 export type PathStep = string | number;
@@ -44,12 +49,24 @@ export function parsePath(path: string): PathStep[] {
   return steps;
 }
 
-/** The paths a template string (or every string inside a value) refers to, in order. */
+function tooDeep(): TemplateError {
+  return new TemplateError(`a templated value nests deeper than ${MAX_TEMPLATE_DEPTH} levels`);
+}
+
+/**
+ * The paths a template string (or every string inside a value) refers to, in order.
+ *
+ * @throws TemplateError when the value nests deeper than {@link MAX_TEMPLATE_DEPTH}
+ */
 export function templateReferences(value: unknown): string[] {
-  if (typeof value === 'string') return [...value.matchAll(EXPRESSION)].map((m) => m[1] ?? '');
-  if (Array.isArray(value)) return value.flatMap(templateReferences);
-  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap(templateReferences);
-  return [];
+  const references: string[] = [];
+  const collect = (item: unknown, depth: number): void => {
+    if (depth > MAX_TEMPLATE_DEPTH) throw tooDeep();
+    if (typeof item === 'string') for (const m of item.matchAll(EXPRESSION)) references.push((m[1] ?? '').trim());
+    else if (typeof item === 'object' && item !== null) for (const child of Object.values(item)) collect(child, depth + 1);
+  };
+  collect(value, 0);
+  return references;
 }
 
 /**
@@ -71,11 +88,16 @@ export function lookupPath(scope: unknown, path: string): unknown {
   return current;
 }
 
-function toText(value: unknown): string {
+function toText(value: unknown, path: string): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (value === null || value === undefined) return '';
-  return JSON.stringify(value) ?? '';
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    // Too deep for JSON.stringify's stack, cyclic, or holding a BigInt.
+    throw new TemplateError(`template value "${path}" cannot be written as JSON text`, path);
+  }
 }
 
 /**
@@ -84,7 +106,10 @@ function toText(value: unknown): string {
  * @throws TemplateError when a path is malformed or missing
  */
 export function renderTemplate(template: string, scope: unknown): string {
-  return template.replace(EXPRESSION, (_all, path: string) => toText(lookupPath(scope, path)));
+  return template.replace(EXPRESSION, (_all, raw: string) => {
+    const path = raw.trim();
+    return toText(lookupPath(scope, path), path);
+  });
 }
 
 /**
@@ -92,16 +117,21 @@ export function renderTemplate(template: string, scope: unknown): string {
  * value itself (a number stays a number, an object stays an object), so tool parameters keep
  * their types.
  *
- * @throws TemplateError when a path is malformed or missing
+ * @throws TemplateError when a path is malformed or missing, or `value` nests deeper than
+ *   {@link MAX_TEMPLATE_DEPTH}
  */
 export function renderValue(value: unknown, scope: unknown): unknown {
-  if (typeof value === 'string') {
-    const whole = WHOLE_EXPRESSION.exec(value);
-    return whole === null ? renderTemplate(value, scope) : lookupPath(scope, whole[1] ?? '');
-  }
-  if (Array.isArray(value)) return value.map((item) => renderValue(item, scope));
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, scope)]));
-  }
-  return value;
+  const render = (item: unknown, depth: number): unknown => {
+    if (depth > MAX_TEMPLATE_DEPTH) throw tooDeep();
+    if (typeof item === 'string') {
+      const whole = WHOLE_EXPRESSION.exec(item);
+      return whole === null ? renderTemplate(item, scope) : lookupPath(scope, (whole[1] ?? '').trim());
+    }
+    if (Array.isArray(item)) return item.map((child) => render(child, depth + 1));
+    if (typeof item === 'object' && item !== null) {
+      return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, render(v, depth + 1)]));
+    }
+    return item;
+  };
+  return render(value, 0);
 }

@@ -10,6 +10,6 @@ export { builtinTools, defineTool, ToolRegistry } from './tools/registry.js';
 export type { BuiltinToolOptions, ToolDefinition } from './tools/registry.js';
 export { ToolError } from './tools/tool-error.js';
 export type { ToolErrorCode } from './tools/tool-error.js';
-export { evaluate } from './tools/calculator.js';
+export { CALCULATOR_LIMITS, evaluate } from './tools/calculator.js';
 export { clock } from './tools/clock.js';
-export { jsonPath, parseJsonPath } from './tools/json-path.js';
+export { JSON_PATH_LIMITS, jsonPath, parseJsonPath } from './tools/json-path.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { NonRetryableError } from '@multi-agent/nats-client';
 import { builtinTools, clock, evaluate, jsonPath, ToolError, ToolRegistry } from '@multi-agent/tool-service';
 
 function codeOf(fn: () => unknown): string {
@@ -41,6 +42,32 @@ describe('calculator', () => {
     expect(codeOf(() => evaluate(''))).toBe('INVALID_EXPRESSION');
     expect(() => evaluate('1 + $')).toThrow('unexpected character "$" at position 5');
   });
+
+  it('finds only its own functions and constants, never Object.prototype members', () => {
+    for (const hostile of ['constructor(1)', '__proto__', '__proto__(1)', 'toString()', 'hasOwnProperty(1)', 'valueOf()', 'constructor']) {
+      expect(codeOf(() => evaluate(hostile)), hostile).toBe('INVALID_EXPRESSION');
+    }
+  });
+
+  it('bounds the length and the nesting of an expression', () => {
+    expect(evaluate(`${'-'.repeat(63)}1`)).toBe(-1);
+    expect(codeOf(() => evaluate(`${'-'.repeat(64)}1`))).toBe('LIMIT_EXCEEDED');
+    expect(codeOf(() => evaluate(`${'('.repeat(100)}1${')'.repeat(100)}`))).toBe('LIMIT_EXCEEDED');
+    expect(codeOf(() => evaluate(`${'2^'.repeat(100)}1`))).toBe('LIMIT_EXCEEDED');
+    expect(codeOf(() => evaluate(`${'abs('.repeat(100)}1${')'.repeat(100)}`))).toBe('LIMIT_EXCEEDED');
+    expect(codeOf(() => evaluate('1+'.repeat(600) + '1'))).toBe('LIMIT_EXCEEDED');
+  });
+
+  it('throws tool errors that the bus client never retries', () => {
+    let err: unknown;
+    try {
+      evaluate('1 / 0');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NonRetryableError);
+    expect(err).toMatchObject({ name: 'ToolError', code: 'DIVISION_BY_ZERO' });
+  });
 });
 
 describe('clock', () => {
@@ -73,6 +100,36 @@ describe('json-path', () => {
     expect(codeOf(() => jsonPath({ document, path: 'order.id' }))).toBe('INVALID_PATH');
     expect(codeOf(() => jsonPath({ document, path: '$.order[' }))).toBe('INVALID_PATH');
     expect(codeOf(() => jsonPath({ document: '{not json', path: '$' }))).toBe('INVALID_DOCUMENT');
+  });
+
+  it('reads own members only: prototype names match nothing unless the document has them', () => {
+    expect(codeOf(() => jsonPath({ document: {}, path: '$.constructor' }))).toBe('PATH_NOT_FOUND');
+    expect(codeOf(() => jsonPath({ document: { a: [1] }, path: "$.a['length']" }))).toBe('PATH_NOT_FOUND');
+    expect(codeOf(() => jsonPath({ document: {}, path: '$..__proto__' }))).toBe('PATH_NOT_FOUND');
+    expect(jsonPath({ document: '{"__proto__": {"polluted": true}}', path: '$.__proto__.polluted' }).value).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('walks a very deep document without growing the stack', () => {
+    const depth = 150_000;
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < depth; i++) deep = { next: deep };
+    expect(codeOf(() => jsonPath({ document: deep, path: '$..missing' }))).toBe('PATH_NOT_FOUND');
+    expect(codeOf(() => jsonPath({ document: `${'['.repeat(depth)}${']'.repeat(depth)}`, path: '$..a' }))).toBe('PATH_NOT_FOUND');
+  });
+
+  it('fails with LIMIT_EXCEEDED past its bounds on path length, matches and visited nodes', () => {
+    const wide = Array.from({ length: 20_000 }, (_, i) => i);
+    expect(jsonPath({ document: wide.slice(0, 10_000), path: '$[*]' }).matches).toHaveLength(10_000);
+    expect(codeOf(() => jsonPath({ document: wide, path: '$[*]' }))).toBe('LIMIT_EXCEEDED');
+    expect(codeOf(() => jsonPath({ document: {}, path: `$${'.a'.repeat(300)}` }))).toBe('LIMIT_EXCEEDED');
+    // Each `..a` step re-walks every subtree the previous one matched: quadratic without a budget.
+    let chain: unknown = 0;
+    for (let i = 0; i < 5_000; i++) chain = { a: chain };
+    expect(codeOf(() => jsonPath({ document: chain, path: '$..a..a..a' }))).toBe('LIMIT_EXCEEDED');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(codeOf(() => jsonPath({ document: cyclic, path: '$..missing' }))).toBe('LIMIT_EXCEEDED');
   });
 });
 

@@ -3,6 +3,7 @@
  * as Server-Sent Events (`data: {"choices":[{"delta":{"content":"..."}}]}` ... `data: [DONE]`).
  * Works with any server that speaks that dialect (OpenAI, vLLM, llama.cpp, Ollama's /v1...).
  */
+import { maskUrlCredentials } from '@multi-agent/nats-client';
 import type { InferenceRequest, ModelProvider } from './provider.js';
 import { ModelProviderError } from './provider.js';
 
@@ -57,6 +58,8 @@ export class OpenAiCompatibleProvider implements ModelProvider {
 
   async *stream(request: InferenceRequest): AsyncIterable<string> {
     const url = `${this.options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    // Error messages end up in logs and in failed events: never with credentials written into MODEL_BASE_URL.
+    const shownUrl = maskUrlCredentials(url);
     const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 120_000);
     const signal = request.signal === undefined ? timeout : AbortSignal.any([request.signal, timeout]);
     let response: Response;
@@ -78,12 +81,12 @@ export class OpenAiCompatibleProvider implements ModelProvider {
         signal,
       });
     } catch (err) {
-      throw new ModelProviderError('MODEL_UNREACHABLE', `cannot reach ${url}: ${(err as Error).message}`, true, { cause: err });
+      throw new ModelProviderError('MODEL_UNREACHABLE', `cannot reach ${shownUrl}: ${maskUrlCredentials((err as Error).message)}`, true, { cause: err });
     }
     if (!response.ok || response.body === null) {
       const text = (await response.text().catch(() => '')).slice(0, 300);
       const retryable = response.status === 429 || response.status >= 500;
-      throw new ModelProviderError('MODEL_HTTP_ERROR', `${url} answered HTTP ${response.status}${text === '' ? '' : `: ${text}`}`, retryable, {
+      throw new ModelProviderError('MODEL_HTTP_ERROR', `${shownUrl} answered HTTP ${response.status}${text === '' ? '' : `: ${text}`}`, retryable, {
         status: response.status,
       });
     }
@@ -94,7 +97,7 @@ export class OpenAiCompatibleProvider implements ModelProvider {
         try {
           body = JSON.parse(data) as ChunkBody;
         } catch {
-          throw new ModelProviderError('MODEL_BAD_STREAM', `unreadable stream chunk from ${url}: ${data.slice(0, 100)}`, false);
+          throw new ModelProviderError('MODEL_BAD_STREAM', `unreadable stream chunk from ${shownUrl}: ${data.slice(0, 100)}`, false);
         }
         if (body.error !== undefined) {
           throw new ModelProviderError('MODEL_STREAM_ERROR', body.error.message ?? 'the model reported an error mid-stream', false);
@@ -105,7 +108,7 @@ export class OpenAiCompatibleProvider implements ModelProvider {
       }
     } catch (err) {
       if (err instanceof ModelProviderError) throw err;
-      throw new ModelProviderError('MODEL_STREAM_INTERRUPTED', `the stream from ${url} broke off: ${(err as Error).message}`, true, { cause: err });
+      throw new ModelProviderError('MODEL_STREAM_INTERRUPTED', `the stream from ${shownUrl} broke off: ${maskUrlCredentials((err as Error).message)}`, true, { cause: err });
     }
   }
 }

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { isClaimReference } from '../claim-check.js';
-import { parsePath, templateReferences } from '../template.js';
+import { parsePath, TemplateError, templateReferences } from '../template.js';
 import { workflowDefinitionSchema } from './schema.js';
 import type { WorkflowDefinition, WorkflowInputField, WorkflowNode } from './schema.js';
 
@@ -36,30 +36,50 @@ function formatZodPath(path: readonly PropertyKey[], value: unknown): string {
   return out === '' ? '(top level)' : out;
 }
 
-/** Finds one cycle as a path `a -> b -> a`, or undefined. */
-function findCycle(nodes: WorkflowNode[]): string[] | undefined {
-  const deps = new Map(nodes.map((n) => [n.id, n.dependsOn ?? []]));
+// Names listed in an issue: a few, so a workflow with thousands of nodes or an input with
+// thousands of keys cannot make each of its issues thousands of names long.
+function listNames(names: readonly string[]): string {
+  const MAX_LISTED = 10;
+  if (names.length <= MAX_LISTED) return names.join(', ') || 'none';
+  return `${names.slice(0, MAX_LISTED).join(', ')} and ${names.length - MAX_LISTED} more`;
+}
+
+/**
+ * A depth-first walk over `dependsOn`: the node IDs in dependency order (each after the nodes
+ * it depends on) and the first cycle met, as a path `a -> b -> a`. Without recursion, so a long
+ * dependency chain cannot overflow the stack; unknown dependencies are skipped.
+ */
+function walkDependencies(nodes: readonly WorkflowNode[]): { order: string[]; cycle: string[] | undefined } {
+  const deps = new Map<string, string[]>();
+  for (const node of nodes) if (!deps.has(node.id)) deps.set(node.id, node.dependsOn ?? []);
   const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (id: string): string[] | undefined => {
-    if (state.get(id) === 'done') return undefined;
-    if (state.get(id) === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
-    state.set(id, 'visiting');
-    stack.push(id);
-    for (const dep of deps.get(id) ?? []) {
-      if (!deps.has(dep)) continue;
-      const cycle = visit(dep);
-      if (cycle !== undefined) return cycle;
-    }
-    stack.pop();
-    state.set(id, 'done');
-    return undefined;
-  };
+  const order: string[] = [];
+  let cycle: string[] | undefined;
   for (const node of nodes) {
-    const cycle = visit(node.id);
-    if (cycle !== undefined) return cycle;
+    if (state.has(node.id)) continue;
+    state.set(node.id, 'visiting');
+    const path = [{ id: node.id, next: 0 }];
+    while (path.length > 0) {
+      const top = path[path.length - 1]!;
+      const dep = deps.get(top.id)?.[top.next++];
+      if (dep === undefined) {
+        state.set(top.id, 'done');
+        order.push(top.id);
+        path.pop();
+      } else if (!deps.has(dep) || state.get(dep) === 'done') {
+        continue;
+      } else if (state.get(dep) === 'visiting') {
+        if (cycle === undefined) {
+          const ids = path.map((p) => p.id);
+          cycle = [...ids.slice(ids.indexOf(dep)), dep];
+        }
+      } else {
+        state.set(dep, 'visiting');
+        path.push({ id: dep, next: 0 });
+      }
+    }
   }
-  return undefined;
+  return { order, cycle };
 }
 
 function checkReferences(
@@ -68,7 +88,15 @@ function checkReferences(
   roots: { input: Record<string, WorkflowInputField> | undefined; parents: string[]; tools?: string[] },
   issues: string[],
 ): void {
-  for (const path of templateReferences(value)) {
+  let paths: string[];
+  try {
+    paths = templateReferences(value);
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    issues.push(`${where}: ${err.message}`);
+    return;
+  }
+  for (const path of paths) {
     let steps;
     try {
       steps = parsePath(path);
@@ -78,16 +106,16 @@ function checkReferences(
     }
     const [root, first] = steps;
     if (root === 'input') {
-      if (roots.input !== undefined && typeof first === 'string' && !(first in roots.input)) {
-        issues.push(`${where}: "{{${path}}}" uses input "${first}", which the workflow does not declare (declared: ${Object.keys(roots.input).join(', ') || 'none'})`);
+      if (roots.input !== undefined && typeof first === 'string' && !Object.hasOwn(roots.input, first)) {
+        issues.push(`${where}: "{{${path}}}" uses input "${first}", which the workflow does not declare (declared: ${listNames(Object.keys(roots.input))})`);
       }
     } else if (root === 'parents') {
       if (typeof first !== 'string' || !roots.parents.includes(first)) {
-        issues.push(`${where}: "{{${path}}}" uses parent "${String(first)}", which is not in dependsOn (${roots.parents.join(', ') || 'none'})`);
+        issues.push(`${where}: "{{${path}}}" uses parent "${String(first)}", which is not in dependsOn (${listNames(roots.parents)})`);
       }
     } else if (root === 'tools' && roots.tools !== undefined) {
       if (typeof first !== 'string' || !roots.tools.includes(first)) {
-        issues.push(`${where}: "{{${path}}}" uses tool result "${String(first)}", which is not one of this agent's tools (${roots.tools.join(', ') || 'none'})`);
+        issues.push(`${where}: "{{${path}}}" uses tool result "${String(first)}", which is not one of this agent's tools (${listNames(roots.tools)})`);
       }
     } else {
       const allowed = roots.tools === undefined ? 'input, parents' : 'input, parents, tools';
@@ -124,7 +152,7 @@ export function validateWorkflow(value: unknown, source = 'workflow'): WorkflowD
   for (const node of workflow.nodes) {
     for (const dep of node.dependsOn ?? []) {
       if (dep === node.id) issues.push(`node "${node.id}" depends on itself`);
-      else if (!seen.has(dep)) issues.push(`node "${node.id}": dependsOn "${dep}" is not a node of this workflow (nodes: ${ids.join(', ')})`);
+      else if (!seen.has(dep)) issues.push(`node "${node.id}": dependsOn "${dep}" is not a node of this workflow (nodes: ${listNames(ids)})`);
     }
     const parents = node.dependsOn ?? [];
     if (node.type === 'agent') {
@@ -138,10 +166,10 @@ export function validateWorkflow(value: unknown, source = 'workflow'): WorkflowD
       checkReferences(`node "${node.id}" params`, node.params, { input: workflow.input, parents }, issues);
     }
   }
-  const cycle = findCycle(workflow.nodes);
+  const { cycle } = walkDependencies(workflow.nodes);
   if (cycle !== undefined) issues.push(`the nodes form a cycle: ${cycle.join(' -> ')}`);
   if (workflow.output !== undefined && !seen.has(workflow.output)) {
-    issues.push(`output "${workflow.output}" is not a node of this workflow (nodes: ${ids.join(', ')})`);
+    issues.push(`output "${workflow.output}" is not a node of this workflow (nodes: ${listNames(ids)})`);
   }
   if (issues.length > 0) throw new WorkflowDefinitionError(source, issues);
   return workflow;
@@ -167,12 +195,13 @@ export function validateWorkflowInput(workflow: WorkflowDefinition, input: Recor
   const declared = workflow.input;
   if (declared === undefined) return { ok: true, value: { ...given } };
   const issues: string[] = [];
-  const value: Record<string, unknown> = {};
+  // Own keys only: `constructor` or `toString` is an input name like any other, not Object.prototype's.
+  const accepted: [string, unknown][] = [];
   for (const key of Object.keys(given)) {
-    if (!(key in declared)) issues.push(`input "${key}" is not declared by workflow "${workflow.id}" (declared: ${Object.keys(declared).join(', ') || 'none'})`);
+    if (!Object.hasOwn(declared, key)) issues.push(`input "${key}" is not declared by workflow "${workflow.id}" (declared: ${listNames(Object.keys(declared))})`);
   }
   for (const [key, field] of Object.entries(declared)) {
-    const v = key in given ? given[key] : field.default;
+    const v = Object.hasOwn(given, key) ? given[key] : field.default;
     if (v === undefined) {
       if (field.required === true) issues.push(`input "${key}" is required (${field.type})`);
       continue;
@@ -180,24 +209,13 @@ export function validateWorkflowInput(workflow: WorkflowDefinition, input: Recor
     // A claim-checked value is checked by the type recorded when it was stored.
     const matches = isClaimReference(v) ? v.$claimCheck.type === field.type : typeChecks[field.type].safeParse(v).success;
     if (!matches) issues.push(`input "${key}" must be a ${field.type}`);
-    else value[key] = v;
+    else accepted.push([key, v]);
   }
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, value };
+  // fromEntries defines each key as an own property: a `__proto__` key stays data.
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, value: Object.fromEntries(accepted) };
 }
 
 /** Node IDs in an order where every node comes after the nodes it depends on. */
 export function topologicalOrder(workflow: WorkflowDefinition): string[] {
-  const order: string[] = [];
-  const done = new Set<string>();
-  const visit = (node: WorkflowNode): void => {
-    if (done.has(node.id)) return;
-    done.add(node.id);
-    for (const dep of node.dependsOn ?? []) {
-      const parent = workflow.nodes.find((n) => n.id === dep);
-      if (parent !== undefined) visit(parent);
-    }
-    order.push(node.id);
-  };
-  workflow.nodes.forEach(visit);
-  return order;
+  return walkDependencies(workflow.nodes).order;
 }

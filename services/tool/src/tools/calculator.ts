@@ -9,9 +9,17 @@
 import * as z from 'zod';
 import { ToolError } from './tool-error.js';
 
+/** Bounds of one expression: past one the calculator fails with `LIMIT_EXCEEDED`. */
+export const CALCULATOR_LIMITS = {
+  /** Characters of the expression. */
+  maxLength: 1000,
+  /** Nested parentheses, function calls, unary signs and powers: each costs a stack frame. */
+  maxDepth: 64,
+} as const;
+
 /** Input of `calculator`. */
 export const calculatorInputSchema = z.strictObject({
-  expression: z.union([z.string().min(1).max(1000), z.number()]),
+  expression: z.union([z.string().min(1).max(CALCULATOR_LIMITS.maxLength), z.number()]),
 });
 
 /** Output of `calculator`. */
@@ -20,9 +28,16 @@ export interface CalculatorOutput {
   value: number;
 }
 
-const CONSTANTS: Record<string, number> = { pi: Math.PI, e: Math.E };
+interface MathFunction {
+  arity: [number, number];
+  fn: (...args: number[]) => number;
+}
 
-const FUNCTIONS: Record<string, { arity: [number, number]; fn: (...args: number[]) => number }> = {
+// Maps, not object literals: a name such as `constructor` or `__proto__` must not find
+// Object.prototype's members.
+const CONSTANTS = new Map<string, number>(Object.entries({ pi: Math.PI, e: Math.E }));
+
+const FUNCTIONS = new Map<string, MathFunction>(Object.entries({
   abs: { arity: [1, 1], fn: Math.abs },
   sqrt: { arity: [1, 1], fn: Math.sqrt },
   round: {
@@ -42,7 +57,7 @@ const FUNCTIONS: Record<string, { arity: [number, number]; fn: (...args: number[
   sin: { arity: [1, 1], fn: Math.sin },
   cos: { arity: [1, 1], fn: Math.cos },
   tan: { arity: [1, 1], fn: Math.tan },
-};
+} satisfies Record<string, MathFunction>));
 
 type Token = { kind: 'number'; value: number; at: number } | { kind: 'name'; value: string; at: number } | { kind: 'op'; value: string; at: number };
 
@@ -84,6 +99,7 @@ function tokenize(source: string): Token[] {
 
 class Parser {
   private pos = 0;
+  private depth = 0;
   constructor(
     private readonly tokens: Token[],
     private readonly source: string,
@@ -118,14 +134,21 @@ class Parser {
     return left;
   }
 
+  // Every recursion of the grammar passes through here, so this is where depth is bounded.
   private unary(): number {
-    const op = this.peekOp('+', '-');
-    if (op !== undefined) {
-      this.pos++;
-      const value = this.unary();
-      return op === '-' ? -value : value;
+    if (++this.depth > CALCULATOR_LIMITS.maxDepth) {
+      throw new ToolError('LIMIT_EXCEEDED', `the expression nests deeper than ${CALCULATOR_LIMITS.maxDepth} levels`);
     }
-    return this.power();
+    let value: number;
+    const op = this.peekOp('+', '-');
+    if (op === undefined) value = this.power();
+    else {
+      this.pos++;
+      value = this.unary();
+      if (op === '-') value = -value;
+    }
+    this.depth--;
+    return value;
   }
 
   private power(): number {
@@ -148,16 +171,16 @@ class Parser {
       return value;
     }
     if (token.kind === 'name') {
-      const fn = FUNCTIONS[token.value];
+      const fn = FUNCTIONS.get(token.value);
       if (fn !== undefined) return this.call(token.value, fn);
-      const constant = CONSTANTS[token.value];
+      const constant = CONSTANTS.get(token.value);
       if (constant !== undefined) return constant;
-      throw this.error(token, `unknown name "${token.value}" (constants: ${Object.keys(CONSTANTS).join(', ')}; functions: ${Object.keys(FUNCTIONS).join(', ')})`);
+      throw this.error(token, `unknown name "${token.value}" (constants: ${[...CONSTANTS.keys()].join(', ')}; functions: ${[...FUNCTIONS.keys()].join(', ')})`);
     }
     throw this.error(token, `unexpected ${JSON.stringify(token.value)}`);
   }
 
-  private call(name: string, fn: (typeof FUNCTIONS)[string]): number {
+  private call(name: string, fn: MathFunction): number {
     this.expectOp('(');
     const args: number[] = [];
     if (this.peekOp(')') === undefined) {
@@ -196,10 +219,14 @@ class Parser {
 /**
  * Evaluates an expression.
  *
- * @throws ToolError `INVALID_EXPRESSION`, `DIVISION_BY_ZERO`, or `MATH_ERROR` (a result that
- *   is not a finite number, such as `sqrt(-1)` or an overflow)
+ * @throws ToolError `INVALID_EXPRESSION` (also for an unknown name), `DIVISION_BY_ZERO`,
+ *   `MATH_ERROR` (a result that is not a finite number, such as `sqrt(-1)` or an overflow), or
+ *   `LIMIT_EXCEEDED` past a bound of {@link CALCULATOR_LIMITS}
  */
 export function evaluate(expression: string): number {
+  if (expression.length > CALCULATOR_LIMITS.maxLength) {
+    throw new ToolError('LIMIT_EXCEEDED', `the expression is ${expression.length} characters long (at most ${CALCULATOR_LIMITS.maxLength})`);
+  }
   const value = new Parser(tokenize(expression), expression).parse();
   if (!Number.isFinite(value)) throw new ToolError('MATH_ERROR', `"${expression}" has no finite result (${value})`);
   // Keep `0.1 + 0.2` readable: 15 significant digits are all a double reliably has.
