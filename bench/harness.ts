@@ -49,11 +49,17 @@ export async function alternate(ctx: BenchContext, label: string, sides: Side[],
   const total = plan.warmup + plan.rounds;
   for (let round = 0; round < total; round++) {
     const recorded = round >= plan.warmup;
-    const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
+    // Rotated left by `round`: side i runs at position (i - round) mod n.
+    const shift = round % sides.length;
+    const order = [...sides.slice(shift), ...sides.slice(0, shift)];
     for (const side of order) {
       collectGarbage();
       const sample = await side.run(round);
-      if (recorded) samples.get(side.name)!.push(sample);
+      if (recorded) {
+        const recordedSamples = samples.get(side.name);
+        if (recordedSamples === undefined) throw new Error(`no sample list for side "${side.name}"`);
+        recordedSamples.push(sample);
+      }
       ctx.log(`  ${label} ${recorded ? `round ${round - plan.warmup + 1}/${plan.rounds}` : 'warm-up'} ${side.name}: ${formatSample(sample)}`);
     }
   }
@@ -77,12 +83,19 @@ export function metric(samples: Map<string, Sample[]>, side: string, name: strin
   });
 }
 
+/** The value at `index` of sorted values; the callers compute indexes inside the array. */
+function valueAt(sorted: readonly number[], index: number): number {
+  const value = sorted[index];
+  if (value === undefined) throw new RangeError(`index ${index} is outside the ${sorted.length} values`);
+  return value;
+}
+
 /** Nearest-rank percentile (p in 0..100) of unsorted values. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+  return valueAt(sorted, Math.min(sorted.length - 1, Math.max(0, rank - 1)));
 }
 
 /** Median (the mean of the two middle values for an even count). */
@@ -90,7 +103,7 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return sorted.length % 2 === 1 ? valueAt(sorted, mid) : (valueAt(sorted, mid - 1) + valueAt(sorted, mid)) / 2;
 }
 
 /** p50 and p99 (ms) of a latency sample. */

@@ -34,8 +34,8 @@ function packageOf(frame: CallFrame): string {
   const { url, functionName } = frame;
   if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
   if (url.startsWith('node:')) return 'node';
-  const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-  if (pkg !== null) return pkg[1]!;
+  const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+  if (pkg !== undefined) return pkg;
   const ws = /\/(packages|services)\/([^/]+)\//.exec(url);
   if (ws !== null) return `${ws[1]}/${ws[2]}`;
   if (url.includes('/bench/')) return 'bench';
@@ -58,6 +58,11 @@ function table(title: string, entries: [string, number][], total: number, top: n
 function summarise(path: string, top: number, focus: RegExp | undefined): string {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const frameOf = (id: number): CallFrame => {
+    const node = byId.get(id);
+    if (node === undefined) throw new Error(`${path}: node ${id} is sampled or a parent but not in the profile's nodes`);
+    return node.callFrame;
+  };
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
@@ -67,11 +72,11 @@ function summarise(path: string, top: number, focus: RegExp | undefined): string
   let total = 0;
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i] ?? 0;
-    const stack: CallFrame[] = [];
-    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) stack.push(byId.get(cur)!.callFrame);
+    const leaf = frameOf(id);
+    const stack: CallFrame[] = [leaf];
+    for (let cur = parent.get(id); cur !== undefined; cur = parent.get(cur)) stack.push(frameOf(cur));
     if (focus !== undefined && !stack.some((f) => focus.test(f.functionName) || focus.test(f.url))) return;
     total += delta;
-    const leaf = stack[0]!;
     self.set(frameKey(leaf), (self.get(frameKey(leaf)) ?? 0) + delta);
     packages.set(packageOf(leaf), (packages.get(packageOf(leaf)) ?? 0) + delta);
     for (const key of new Set(stack.map(frameKey))) inclusive.set(key, (inclusive.get(key) ?? 0) + delta);

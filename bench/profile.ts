@@ -39,15 +39,21 @@ const scenarios: Record<string, Scenario> = {
   },
   'consume-none': async (client, count, id) => ({
     setup: () => prefill(client, eventSubject(id, 'c'), count),
-    measured: async () => void (await drainOurs(client, eventSubject(id, 'c'), `bench-${id}`, count, { idempotency: false })),
+    measured: async () => {
+      await drainOurs(client, eventSubject(id, 'c'), `bench-${id}`, count, { idempotency: false });
+    },
   }),
   'consume-memory': async (client, count, id) => ({
     setup: () => prefill(client, eventSubject(id, 'c'), count),
-    measured: async () => void (await drainOurs(client, eventSubject(id, 'c'), `bench-${id}`, count, {})),
+    measured: async () => {
+      await drainOurs(client, eventSubject(id, 'c'), `bench-${id}`, count, {});
+    },
   }),
   'consume-raw': async (client, count, id) => ({
     setup: () => prefill(client, eventSubject(id, 'c'), count),
-    measured: async () => void (await drainRaw(client, eventSubject(id, 'c'), `bench-${id}`, count)),
+    measured: async () => {
+      await drainRaw(client, eventSubject(id, 'c'), `bench-${id}`, count);
+    },
   }),
   'request-ours': async (client, count, id) => {
     const subject = `tool.execute.${id}.request`;
@@ -92,17 +98,17 @@ async function main(): Promise<void> {
     try {
       const run = await scenario(client, count, `b${randomBytes(4).toString('hex')}`);
       await run.setup?.();
-      const session = profPath === undefined ? undefined : await startProfiler();
+      const profiling = profPath === undefined ? undefined : { path: profPath, session: await startProfiler() };
       const cpu = process.cpuUsage();
       const started = performance.now();
       await run.measured();
       const seconds = (performance.now() - started) / 1000;
       const used = process.cpuUsage(cpu);
-      if (session !== undefined) {
-        const { profile } = await session.post('Profiler.stop');
-        writeFileSync(profPath!, JSON.stringify(profile));
-        session.disconnect();
-        console.log(`wrote ${profPath}`);
+      if (profiling !== undefined) {
+        const { profile } = await profiling.session.post('Profiler.stop');
+        writeFileSync(profiling.path, JSON.stringify(profile));
+        profiling.session.disconnect();
+        console.log(`wrote ${profiling.path}`);
       }
       const perMsg = (used.user + used.system) / count;
       console.log(`${name}: ${count} in ${seconds.toFixed(2)} s = ${(count / seconds).toFixed(0)}/s; client CPU ${perMsg.toFixed(1)} µs/msg (user ${(used.user / count).toFixed(1)}, system ${(used.system / count).toFixed(1)})`);

@@ -91,9 +91,16 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/** A row the chart draws a bar for: one with a finite, positive ratio. */
+type ChartedRow = ResultRow & { ratio: number };
+
+function isCharted(row: ResultRow): row is ChartedRow {
+  return row.ratio !== undefined && Number.isFinite(row.ratio) && row.ratio > 0;
+}
+
 /** Speed relative to the baseline, higher is better for every row: the ratio, inverted for lower-is-better rows. */
-function relative(row: ResultRow): number {
-  return row.better === 'higher' ? row.ratio! : 1 / row.ratio!;
+function relative(row: ChartedRow): number {
+  return row.better === 'higher' ? row.ratio : 1 / row.ratio;
 }
 
 /** The target as a floor on {@link relative}. */
@@ -110,8 +117,8 @@ const TICKS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100];
  * are inverted (baseline ÷ ours) so "right is better" holds for every bar. Targets are ticks.
  */
 export function ratioChart(report: RunReport): string {
-  const rows = report.rows.filter((r) => r.ratio !== undefined && Number.isFinite(r.ratio) && r.ratio > 0);
-  const others = report.rows.filter((r) => !rows.includes(r));
+  const rows = report.rows.filter(isCharted);
+  const others = report.rows.filter((r) => !isCharted(r));
   const width = 960;
   const labelWidth = 430;
   const chartLeft = labelWidth + 10;
@@ -147,17 +154,19 @@ export function ratioChart(report: RunReport): string {
     const color = COLORS[row.verdict];
     const x1 = x(Math.min(1, rel));
     const x2 = x(Math.max(1, rel));
+    const baseline = row.baseline;
+    if (baseline === undefined) throw new Error(`row "${row.workload}: ${row.metric}" has a ratio but no baseline`);
     out.push(
       `<text x="16" y="${y + 15}" font-weight="bold">${esc(clip(`${row.workload}: ${row.metric}`, 68))}</text>`,
-      `<text x="16" y="${y + 30}" fill="#555" font-size="11">${esc(clip(`${row.ours.label} vs ${row.baseline!.label}`, 80))}</text>`,
-      `<rect x="${x1.toFixed(1)}" y="${y + 8}" width="${Math.max(1, x2 - x1).toFixed(1)}" height="20" fill="${color}" opacity="0.85"><title>${esc(`${row.workload} ${row.metric}: ${row.ratio!.toFixed(3)}× (${row.verdict})`)}</title></rect>`,
+      `<text x="16" y="${y + 30}" fill="#555" font-size="11">${esc(clip(`${row.ours.label} vs ${baseline.label}`, 80))}</text>`,
+      `<rect x="${x1.toFixed(1)}" y="${y + 8}" width="${Math.max(1, x2 - x1).toFixed(1)}" height="20" fill="${color}" opacity="0.85"><title>${esc(`${row.workload} ${row.metric}: ${row.ratio.toFixed(3)}× (${row.verdict})`)}</title></rect>`,
     );
     const target = relativeTarget(row);
     if (target !== undefined) {
       const tx = x(target).toFixed(1);
       out.push(`<line x1="${tx}" y1="${y + 4}" x2="${tx}" y2="${y + 32}" stroke="#000" stroke-width="2.5"/>`);
     }
-    const label = row.better === 'higher' ? `${rel.toFixed(2)}×` : `${rel.toFixed(2)}× (lat ${row.ratio!.toFixed(2)}×)`;
+    const label = row.better === 'higher' ? `${rel.toFixed(2)}×` : `${rel.toFixed(2)}× (lat ${row.ratio.toFixed(2)}×)`;
     out.push(
       `<text x="${chartRight + 6}" y="${y + 22}" fill="${color}" font-weight="bold">${esc(label)}${row.verdict === 'info' ? '' : ` ${row.verdict}`}</text>`,
     );

@@ -98,6 +98,13 @@ async function redisVersion(): Promise<string> {
   }
 }
 
+/** The 1-minute load average; `os.loadavg()` always has three entries (zeros where the OS has none). */
+function loadAverage1m(): number {
+  const [oneMinute] = loadavg();
+  if (oneMinute === undefined) throw new Error('os.loadavg() returned no 1-minute load average');
+  return oneMinute;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -119,7 +126,7 @@ async function main(): Promise<void> {
     cores: cpus().length,
     memoryGb: totalmem() / 1024 ** 3,
     os: `${osType()} ${release()}`,
-    loadStart: loadavg()[0]!,
+    loadStart: loadAverage1m(),
     loadEnd: 0,
     env,
   };
@@ -138,7 +145,7 @@ async function main(): Promise<void> {
     ctx.log(`  ${workload.id} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   meta.durationSeconds = (performance.now() - started) / 1000;
-  meta.loadEnd = loadavg()[0]!;
+  meta.loadEnd = loadAverage1m();
 
   const report: RunReport = { meta, rows };
   const note = machineNote(meta);
@@ -150,13 +157,14 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   const stamp = `${meta.date.replace(/[:]/g, '').replace(/Z$/, '')}-${meta.mode}`;
   const svg = ratioChart(report);
-  const written = [
+  const outputs: [name: string, content: string][] = [
     [`${stamp}.json`, `${JSON.stringify(report, null, 2)}\n`],
     [`${stamp}.svg`, svg],
     [`${stamp}.md`, markdown],
-  ].map(([name, content]) => {
-    const path = join(resultsDir, name!);
-    writeFileSync(path, content!);
+  ];
+  const written = outputs.map(([name, content]) => {
+    const path = join(resultsDir, name);
+    writeFileSync(path, content);
     return path;
   });
   if (args.record) {

@@ -12,6 +12,15 @@ export { SERVICES, type ServiceName } from '../scripts/platform/service-process.
 
 const read = (path: string): string => readFileSync(join(repoRoot, path), 'utf8');
 
+/** Capture group 1 of every match of `pattern` (which must have a non-optional group 1) in `text`. */
+function captures(text: string, pattern: RegExp, where: string): string[] {
+  return [...text.matchAll(pattern)].map((m) => {
+    const value = m[1];
+    if (value === undefined) throw new Error(`${where}: ${String(pattern)} matched "${m[0]}" without capturing group 1`);
+    return value;
+  });
+}
+
 /** Where a service answers `/healthz`, `/readyz` and `/metrics`. */
 export interface OpsEndpoint {
   /** The variable that sets the port. */
@@ -35,7 +44,7 @@ export function opsEndpoint(service: string): OpsEndpoint {
       portVariable: 'SERVICE_HEALTH_PORT',
       hostVariable: 'SERVICE_HEALTH_HOST',
       defaultPort: Number(healthPort),
-      paths: [...server.matchAll(/path === '([^']+)'/g)].map((m) => m[1]!),
+      paths: captures(server, /path === '([^']+)'/g, 'services/shared/src/ops-server.ts'),
     };
   }
   // A service that serves the ops paths itself (the gateway) does so on its HTTP port.
@@ -47,7 +56,7 @@ export function opsEndpoint(service: string): OpsEndpoint {
     portVariable: 'PORT',
     hostVariable: 'HOST',
     defaultPort: gatewayDefaults.port,
-    paths: [...routes.matchAll(/app\.get\('([^']+)'/g)].map((m) => m[1]!),
+    paths: captures(routes, /app\.get\('([^']+)'/g, `services/${service}/src/routes/ops.ts`),
   };
 }
 
@@ -73,6 +82,6 @@ function readdirRecursive(dir: string): string[] {
 export function envVariablesRead(): Set<string> {
   const names = new Set<string>();
   const texts = [read('deploy/image/service.ts'), ...RUNTIME_WORKSPACES.map(sourceText)];
-  for (const text of texts) for (const pattern of ENV_READS) for (const match of text.matchAll(pattern)) names.add(match[1]!);
+  for (const text of texts) for (const pattern of ENV_READS) for (const name of captures(text, pattern, 'environment reads')) names.add(name);
   return names;
 }

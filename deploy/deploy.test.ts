@@ -17,7 +17,8 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 const run = promisify(execFile);
 
 interface ComposeService {
-  ports?: string[];
+  /** Strings in our file; a bare `- 4222` would parse as a number, which the loopback check must still see. */
+  ports?: (string | number)[];
   command?: string[];
   environment?: Record<string, string>;
   healthcheck?: unknown;

@@ -25,7 +25,7 @@ export interface ApiEntry {
   documented: boolean;
 }
 
-const FORMAT = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType;
+const FORMAT: ts.TypeFormatFlags = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType;
 
 function kindOf(symbol: ts.Symbol): string {
   const f = symbol.flags;
@@ -63,7 +63,10 @@ export function apiEntries(packageDir: string): ApiEntry[] {
   const config = ts.getParsedCommandLineOfConfigFile(join(repoRoot, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
   const program = ts.createProgram([entry], { ...config?.options, noEmit: true });
   const checker = program.getTypeChecker();
-  const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
+  const sourceFile = program.getSourceFile(entry);
+  if (sourceFile === undefined) throw new Error(`${entry}: not in the program (does the file exist?)`);
+  const moduleSymbol = checker.getSymbolAtLocation(sourceFile);
+  if (moduleSymbol === undefined) throw new Error(`${entry}: not a module (it exports nothing)`);
   return checker
     .getExportsOfModule(moduleSymbol)
     .map((exported) => {

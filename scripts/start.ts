@@ -26,7 +26,9 @@ const width = Math.max(...SERVICES.map((s) => s.length), 'start'.length, 'nats'.
 const say = prefixer('start', 5, width, color);
 const log = (line: string): void => console.log(say(line));
 
-const natsUrl = (env.NATS_URL ?? 'nats://localhost:4222').split(',')[0]!.trim();
+// `split` returns at least one element, so the default never applies.
+const [firstNatsUrl = ''] = (env.NATS_URL ?? 'nats://localhost:4222').split(',');
+const natsUrl = firstNatsUrl.trim();
 /** `natsUrl` as printed: without credentials. */
 const shownNatsUrl = maskUrlCredentials(natsUrl);
 const gatewayPort = Number(env.PORT ?? 3000);

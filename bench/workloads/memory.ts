@@ -59,13 +59,14 @@ export async function memoryWorkload(ctx: BenchContext): Promise<ResultRow[]> {
 
       const handled = new Countdown(count);
       const probes: Probe[] = [];
-      const probe = (): void => {
+      const probe = (): Probe => {
         const m = process.memoryUsage();
-        probes.push({ progress: handled.ticks / count, rss: m.rss, heapUsed: m.heapUsed, storeSize: store.size });
+        const taken = { progress: handled.ticks / count, rss: m.rss, heapUsed: m.heapUsed, storeSize: store.size };
+        probes.push(taken);
+        return taken;
       };
       collectGarbage();
-      probe();
-      const rssBefore = probes[0]!.rss;
+      const rssBefore = probe().rss;
       const sampler = setInterval(probe, 100);
       const reporter = setInterval(() => ctx.log(`  memory ${handled.ticks.toLocaleString('en-US')} handled, rss ${(process.memoryUsage().rss / MB).toFixed(0)} MB, store ${store.size}`), 10_000);
       const started = performance.now();

@@ -42,13 +42,15 @@ interface Pipe {
 }
 
 /** One phase: send `count` tokens (back to back, or at `rate`), read them all, time both. */
-async function runPhase(pipe: Pipe, count: number, rate: number | undefined): Promise<Sample> {
+async function runPhase(pipe: Pipe, count: number, rate: number | undefined): Promise<{ rate: number; p50: number; p99: number }> {
   const sentAt = new Float64Array(count + 1);
   const latencies: number[] = [];
   let lastReadAt = 0;
   const reader = pipe.read((seq) => {
     lastReadAt = performance.now();
-    latencies.push(lastReadAt - sentAt[seq]!);
+    const sent = sentAt[seq];
+    if (sent === undefined) throw new Error(`read token ${seq}, which is not one of the ${count} sent`);
+    latencies.push(lastReadAt - sent);
   });
   await sleep(50);
   const started = performance.now();
@@ -68,7 +70,9 @@ async function runPhase(pipe: Pipe, count: number, rate: number | undefined): Pr
 }
 
 function tokenText(seq: number): string {
-  return WORDS[seq % WORDS.length]!;
+  const word = WORDS[seq % WORDS.length];
+  if (word === undefined) throw new Error('WORDS is empty: no token text');
+  return word;
 }
 
 function oursPipe(client: NatsClient, executionId: string): Pipe {
@@ -147,7 +151,7 @@ export async function tokensWorkload(ctx: BenchContext): Promise<ResultRow[]> {
         run: async (round: number): Promise<Sample> => {
           const burst = await runPhase(pipe(id(name, 'b', round)), count, undefined);
           const steady = await runPhase(pipe(id(name, 'p', round)), pacedCount, PACED_RATE);
-          return { rate: burst.rate!, p50: steady.p50!, p99: steady.p99! };
+          return { rate: burst.rate, p50: steady.p50, p99: steady.p99 };
         },
       });
       const samples = await alternate(ctx, 'tokens', [

@@ -45,8 +45,9 @@ export function packageAt(lockKey: string): string {
 export function lockedPackages(lockfile: string): { name: string; version: string }[] {
   const { packages } = JSON.parse(readFileSync(lockfile, 'utf8')) as { packages: Record<string, { version?: string; link?: boolean }> };
   return Object.entries(packages)
-    .filter(([key, entry]) => key.includes('node_modules/') && entry.link !== true && entry.version !== undefined)
-    .map(([key, entry]) => ({ name: packageAt(key), version: entry.version! }));
+    .flatMap(([key, { version, link }]) =>
+      key.includes('node_modules/') && link !== true && version !== undefined ? [{ name: packageAt(key), version }] : [],
+    );
 }
 
 /**
@@ -57,10 +58,16 @@ export function lockedPackages(lockfile: string): { name: string; version: strin
 export function pinnedVersions(): Map<string, string> {
   const versions = new Map<string, Set<string>>();
   for (const { name, version } of lockedPackages(join(repoRoot, 'package-lock.json'))) {
-    if (!versions.has(name)) versions.set(name, new Set());
-    versions.get(name)!.add(version);
+    const seen = versions.get(name) ?? new Set<string>();
+    seen.add(version);
+    versions.set(name, seen);
   }
-  return new Map([...versions].filter(([name, v]) => v.size === 1 && !name.startsWith('@multi-agent/')).map(([name, v]) => [name, [...v][0]!]));
+  return new Map(
+    [...versions].flatMap(([name, v]): [string, string][] => {
+      const [only, ...more] = v;
+      return only !== undefined && more.length === 0 && !name.startsWith('@multi-agent/') ? [[name, only]] : [];
+    }),
+  );
 }
 
 interface PackResult {
@@ -83,7 +90,8 @@ export async function assembleRuntime(dest: string): Promise<void> {
   const root = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { devDependencies: Record<string, string>; engines: unknown };
   const pinned = pinnedVersions();
   // The services run from their TypeScript sources.
-  const tsx = pinned.get('tsx') ?? root.devDependencies.tsx!;
+  const tsx = pinned.get('tsx') ?? root.devDependencies.tsx;
+  if (tsx === undefined) throw new Error('no tsx version: neither the lockfile nor the root devDependencies have tsx, which the services run with');
   pinned.delete('tsx'); // npm refuses an override of a direct dependency
   const manifest = {
     name: 'multi-agent-platform-image',

@@ -42,12 +42,14 @@ export function importedPackages(dirs: string[]): ImportedPackages {
   const typeOnly = new Set<string>();
   for (const file of dirs.flatMap(sourceFiles)) {
     const text = readFileSync(file, 'utf8');
-    for (const [, type, specifier] of text.matchAll(STATIC)) {
-      const name = packageOf(specifier!);
+    for (const [statement, type, specifier] of text.matchAll(STATIC)) {
+      if (specifier === undefined) throw new Error(`${file}: no module specifier captured in ${statement}`);
+      const name = packageOf(specifier);
       if (name !== undefined) (type === undefined ? runtime : typeOnly).add(name);
     }
-    for (const [, specifier] of text.matchAll(DYNAMIC)) {
-      const name = packageOf(specifier!);
+    for (const [call, specifier] of text.matchAll(DYNAMIC)) {
+      if (specifier === undefined) throw new Error(`${file}: no module specifier captured in ${call}`);
+      const name = packageOf(specifier);
       if (name !== undefined) runtime.add(name);
     }
   }

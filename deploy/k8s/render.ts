@@ -59,7 +59,8 @@ function readKustomization(dir: string): Kustomization {
 
 function readObjects(file: string): K8sObject[] {
   return parseAllDocuments(readFileSync(file, 'utf8')).flatMap((doc) => {
-    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
+    const [error] = doc.errors;
+    if (error !== undefined) throw new Error(`${file}: ${error.message}`);
     const value = doc.toJS() as K8sObject | null;
     return value === null ? [] : [value];
   });
@@ -69,8 +70,9 @@ function matches(object: K8sObject, target: PatchTarget = {}): boolean {
   if (target.kind !== undefined && object.kind !== target.kind) return false;
   if (target.name !== undefined && object.metadata.name !== target.name) return false;
   for (const term of target.labelSelector?.split(',') ?? []) {
-    const [key, value] = term.split('=').map((s) => s.trim());
-    if (object.metadata.labels?.[key!] !== value) return false;
+    // `split` returns at least one element, so `key` is always set (to '' for an empty term).
+    const [key = '', value] = term.split('=').map((s) => s.trim());
+    if (object.metadata.labels?.[key] !== value) return false;
   }
   return true;
 }
@@ -101,7 +103,8 @@ function applyJsonPatch(document: unknown, ops: JsonPatchOp[]): void {
       else parent.splice(index, 1);
     } else {
       if (op !== 'add' && !(last in parent)) throw new Error(`JSON patch ${op} ${path}: "${last}" does not exist`);
-      if (op === 'remove') delete parent[last];
+      // In place, like the other operations: the document is a parsed YAML object, not a dictionary we chose.
+      if (op === 'remove') Reflect.deleteProperty(parent, last);
       else parent[last] = copy;
     }
   }
@@ -175,6 +178,12 @@ export function scaledConsumers(objects: K8sObject[] = render(overlayDir('prod')
       const spec = o.spec as { scaleTargetRef: { name: string }; triggers: { type: string; metadata: Record<string, string> }[] };
       return spec.triggers
         .filter((t) => t.type === 'nats-jetstream')
-        .map((t) => ({ service: spec.scaleTargetRef.name, stream: t.metadata.stream!, consumer: t.metadata.consumer! }));
+        .map((t) => {
+          const { stream, consumer } = t.metadata;
+          if (stream === undefined || consumer === undefined) {
+            throw new Error(`ScaledObject ${o.metadata.name}: a nats-jetstream trigger without metadata.stream and metadata.consumer`);
+          }
+          return { service: spec.scaleTargetRef.name, stream, consumer };
+        });
     });
 }

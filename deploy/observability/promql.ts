@@ -29,7 +29,10 @@ export function selectors(expr: string): Selector[] {
     const metric = named ?? bare;
     if (metric === undefined) throw new Error(`a selector without a metric name in: ${expr.trim()} (${whole})`);
     if (KEYWORDS.has(metric.toLowerCase())) continue;
-    const labels = matchers === undefined ? [] : [...matchers.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map((m) => m[1]!);
+    const labels = matchers === undefined ? [] : [...matchers.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map(([matcher, label]) => {
+      if (label === undefined) throw new Error(`a label matcher without a label name in: ${expr.trim()} (${matcher})`);
+      return label;
+    });
     found.push({ metric, labels });
   }
   return found;

@@ -38,7 +38,7 @@ export function probeNats(url: string, timeoutMs = 1500): Promise<NatsProbe | un
       const end = buffer.indexOf('\r\n');
       if (end === -1) return;
       const line = buffer.slice(0, end);
-      if (!line.startsWith('INFO ')) return done(undefined);
+      if (!line.startsWith('INFO ')) { done(undefined); return; }
       try {
         const info = JSON.parse(line.slice(5)) as { version?: string; jetstream?: boolean };
         done({ url, version: info.version ?? 'unknown', jetstream: info.jetstream === true });

@@ -48,7 +48,7 @@ export function spawnService(name: string, options: SpawnServiceOptions): Servic
   const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   for (const stream of [child.stdout, child.stderr]) {
     let rest = '';
-    stream?.on('data', (chunk: Buffer) => {
+    stream.on('data', (chunk: Buffer) => {
       const lines = (rest + chunk.toString('utf8')).split('\n');
       rest = lines.pop() ?? '';
       for (const line of lines) if (line.trim() !== '') options.onLine?.(line);
@@ -79,10 +79,11 @@ export function spawnService(name: string, options: SpawnServiceOptions): Servic
 /** Polls `url` until it answers 200, the process exits, or the deadline passes. */
 export async function waitUntilReady(url: string, service: ServiceProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void service.exited.then(() => (exited = true));
+  // An object, not a `let`: the flag is set by the callback, which the compiler's narrowing does not see.
+  const state = { exited: false };
+  void service.exited.then(() => (state.exited = true));
   for (;;) {
-    if (exited) throw new Error(`${service.name} exited before it was ready (see its log above)`);
+    if (state.exited) throw new Error(`${service.name} exited before it was ready (see its log above)`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
       if (response.status === 200) return;

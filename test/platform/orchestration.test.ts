@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventSubjects } from '@multi-agent/events';
 import type { NatsClient } from '@multi-agent/nats-client';
-import type { Counter } from 'prom-client';
+import { Counter } from 'prom-client';
 import { settleNode, startExecution, startOrchestration } from '@multi-agent/orchestration-service';
 import { ExecutionStore, validateWorkflow } from '@multi-agent/service-kit';
 import { NatsServer } from '@multi-agent/testing';
@@ -55,8 +55,8 @@ async function replica(options: Partial<Parameters<typeof startOrchestration>[1]
 
 /** How many state changes a replica applied for `trigger` (its orchestration_transitions_total). */
 async function transitionsApplied(client: NatsClient, trigger: string): Promise<number> {
-  const metric = client.metrics.registry.getSingleMetric('orchestration_transitions_total') as Counter | undefined;
-  const values = (await metric?.get())?.values ?? [];
+  const metric = client.metrics.registry.getSingleMetric('orchestration_transitions_total');
+  const values = metric instanceof Counter ? (await metric.get()).values : [];
   return values.filter((v) => v.labels.trigger === trigger).reduce((sum, v) => sum + v.value, 0);
 }
 

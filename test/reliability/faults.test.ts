@@ -66,7 +66,7 @@ function ackedStreamSeq(subject: string, stream: string, durable: string): numbe
 /** The idempotency records of the KV store, read back from its stream. */
 async function idempotencyRecords(client: NatsClient): Promise<Map<string, { state: string }>> {
   const messages = await readStream(client.jetstream.js, 'KV_IDEMPOTENCY', { filterSubject: '$KV.IDEMPOTENCY.>' });
-  return new Map(messages.filter((m) => m.data.length > 0).map((m) => [m.subject.slice('$KV.IDEMPOTENCY.'.length), m.json<{ state: string }>()]));
+  return new Map(messages.filter((m) => m.data.length > 0).map((m) => [m.subject.slice('$KV.IDEMPOTENCY.'.length), m.json() as { state: string }]));
 }
 
 async function effectLines(file: string): Promise<string[]> {

@@ -109,7 +109,7 @@ export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) 
   dlq
     .command('replay')
     .description('republish to the original subject (new eventId, causationId = the old one), at most once per record')
-    .argument('[seq...]', 'DLQ stream sequences', (value: string, previous: number[] = []) => [...previous, sequence(value)])
+    .argument('[seq...]', 'DLQ stream sequences', (value: string, previous: number[] | undefined) => [...(previous ?? []), sequence(value)])
     .option('--consumer <name>', 'every record of this durable consumer')
     .action(
       action(async (r, seqs: number[] | undefined, options: { consumer?: string }, command: Command) => {

@@ -51,7 +51,7 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 function assertValidTimestamp(event: BaseEvent): void {
   const ts: unknown = event.timestamp;
   if (!(ts instanceof Date) || Number.isNaN(ts.getTime())) {
-    throw new EncodeError(`Cannot encode event ${String(event.eventId)}: timestamp is not a valid Date`);
+    throw new EncodeError(`Cannot encode event ${event.eventId}: timestamp is not a valid Date`);
   }
 }
 
@@ -142,10 +142,11 @@ function toEvent(value: unknown, copy: boolean): DomainEvent {
     );
   }
   obj.timestamp = date;
+  // Other languages write null for "not set": such a field is left out, as if never written.
+  if (obj.correlationId === null) delete obj.correlationId;
+  if (obj.causationId === null) delete obj.causationId;
   for (const field of ['correlationId', 'causationId'] as const) {
-    // Other languages write null for "not set".
-    if (obj[field] === null) delete obj[field];
-    else if (obj[field] !== undefined && typeof obj[field] !== 'string') {
+    if (obj[field] !== undefined && typeof obj[field] !== 'string') {
       throw new DecodeError(`Not an event envelope: ${field} must be a string when present`, { field });
     }
   }

@@ -84,7 +84,7 @@ for (const [eventType, schema] of Object.entries(eventDataSchemas)) {
 export function registerEventSchema(eventType: string, version: string, dataSchema: z.ZodType): void {
   assertPublishSubject(eventType);
   if (typeof version !== 'string' || version === '' || !NO_CONTROL_CHARS.test(version)) {
-    throw new ValidationError(eventType, String(version), [
+    throw new ValidationError(eventType, typeof version === 'string' ? version : JSON.stringify(version), [
       { path: 'version', message: 'must be a non-empty string without control characters' },
     ]);
   }

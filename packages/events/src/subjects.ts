@@ -109,7 +109,7 @@ function tokenProblem(token: string): { problem: SubjectTokenProblem; why: strin
     return { problem: 'control-character', why: 'contains a control character' };
   }
   if (/\s/.test(token)) return { problem: 'whitespace', why: 'contains whitespace' };
-  const bad = [...token].find((c) => !/[A-Za-z0-9_-]/.test(c)) ?? '?';
+  const bad = /[^A-Za-z0-9_-]/u.exec(token)?.[0] ?? '?';
   return { problem: 'invalid-character', why: `contains ${JSON.stringify(bad)} (allowed: A-Z a-z 0-9 _ -)` };
 }
 

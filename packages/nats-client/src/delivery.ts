@@ -94,7 +94,7 @@ export class EventDelivery {
       this.leases.delete(msg);
       // Completion is recorded before the ack, so a lost ack only brings a redelivery that
       // finds the completed key and is skipped: a plain (batched) ack is enough.
-      await this.settings.store!.complete(lease).catch((err: unknown) => {
+      await this.settings.store?.complete(lease).catch((err: unknown) => {
         // The effect happened: ack anyway; only a later duplicate of this eventId could slip through.
         this.deps.logger.error({ err, eventId: event.eventId }, 'idempotency store did not record completion');
       });
@@ -110,7 +110,7 @@ export class EventDelivery {
   readonly onHeartbeat = (msg: JsMsg): void => {
     const lease = this.leases.get(msg);
     if (lease === undefined) return;
-    this.settings.store!.extend(lease, this.settings.ackWaitMs).catch((err: unknown) => {
+    this.settings.store?.extend(lease, this.settings.ackWaitMs).catch((err: unknown) => {
       this.deps.logger.warn({ err, key: lease.key }, 'could not extend idempotency lease');
     });
   };
@@ -155,7 +155,7 @@ export class EventDelivery {
 
   private async releaseLease(msg: JsMsg, lease: Lease): Promise<void> {
     this.leases.delete(msg);
-    await this.settings.store!.release(lease).catch((err: unknown) => {
+    await this.settings.store?.release(lease).catch((err: unknown) => {
       this.deps.logger.warn({ err, key: lease.key }, 'could not release idempotency lease; it expires by itself');
     });
   }
@@ -220,7 +220,8 @@ export class EventDelivery {
     const now = new Date();
     const first = this.firstFailures.get(seq) ?? now;
     if (!this.firstFailures.has(seq)) {
-      if (this.firstFailures.size >= MAX_TRACKED_FAILURES) this.firstFailures.delete(this.firstFailures.keys().next().value!);
+      const oldest = this.firstFailures.keys().next();
+      if (this.firstFailures.size >= MAX_TRACKED_FAILURES && oldest.done !== true) this.firstFailures.delete(oldest.value);
       this.firstFailures.set(seq, first);
     }
     const log = { err, subject: msg.subject, seq, attempt, eventId: event?.eventId };

@@ -64,7 +64,7 @@ export async function* readEvents(js: JetStreamClient, options: ReadEventsOption
     if (info.num_pending === 0) return;
   }
   const messages = await consumer.consume({ max_messages: 512 });
-  const stop = (): void => void messages.stop();
+  const stop = (): void => messages.stop();
   if (options.signal?.aborted === true) return;
   options.signal?.addEventListener('abort', stop, { once: true });
   let scanned = 0;

@@ -137,7 +137,7 @@ export class JetStreamSubscription implements Subscription {
     this.options.onStopped?.();
   }
 
-  private async ensureConsumer(): Promise<void> {
+  private async ensureConsumer(): Promise<Consumer> {
     const { spec } = this;
     const config: Partial<ConsumerConfig> = {
       ack_policy: AckPolicy.Explicit,
@@ -174,6 +174,7 @@ export class JetStreamSubscription implements Subscription {
     }
     const name = this.consumerName;
     this.pullConsumer = await withApiRetry(`consumer ${name}`, SETUP_TIMEOUT_MS, () => this.js.consumers.get(spec.stream, name));
+    return this.pullConsumer;
   }
 
   private async fetchLoop(): Promise<void> {
@@ -182,9 +183,9 @@ export class JetStreamSubscription implements Subscription {
       await this.waitForSlot();
       if (this.stopping) break;
       try {
-        if (this.pullConsumer === undefined) await this.ensureConsumer();
+        const consumer = this.pullConsumer ?? (await this.ensureConsumer());
         const free = this.spec.concurrency - this.held.size;
-        this.fetching = await this.pullConsumer!.fetch({ max_messages: free, expires: FETCH_EXPIRES_MS });
+        this.fetching = await consumer.fetch({ max_messages: free, expires: FETCH_EXPIRES_MS });
         // stop() may have run while the fetch was being set up: do not wait for it to expire.
         if (this.stopping) this.fetching.stop();
         for await (const msg of this.fetching) {

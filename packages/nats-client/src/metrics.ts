@@ -27,13 +27,13 @@ export class ClientMetrics {
   readonly connectionEvents: Counter<'type'>;
   readonly publishSeconds: Histogram<'stream'>;
 
-  private readonly children = new Map<Counter<string>, Map<string, { inc(): void }>>();
+  private readonly children = new Map<Counter, Map<string, { inc(): void }>>();
 
   /**
    * The counter child for these label values, looked up once: label hashing on every message
    * is measurable on the hot path.
    */
-  counter(counter: Counter<string>, ...labels: string[]): { inc(): void } {
+  counter(counter: Counter, ...labels: string[]): { inc(): void } {
     let byLabels = this.children.get(counter);
     if (byLabels === undefined) {
       byLabels = new Map();

@@ -63,7 +63,7 @@ describe('loadNatsConfig', () => {
     await expect(node("await import('@multi-agent/nats-client')")).resolves.toBeDefined();
     const failure = await node(
       "const { NatsClient, defaultNatsConfig } = await import('@multi-agent/nats-client'); new NatsClient(defaultNatsConfig, 'svc')",
-    ).catch((err: { code: number; stderr: string }) => err);
+    ).catch((err: unknown) => err as { code: number; stderr: string });
     expect((failure as { code: number }).code).not.toBe(0);
     expect((failure as { stderr: string }).stderr).toMatch(/ConfigError: NATS_URL/);
   });

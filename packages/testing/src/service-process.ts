@@ -71,8 +71,7 @@ export class ServiceProcess {
   private constructor(script: string, options: ServiceProcessOptions) {
     this.name = options.name ?? script.split('/').at(-1) ?? script;
     this.echo = options.debug === true ? `[${this.name}] ` : undefined;
-    const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-    for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+    const env = Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([, value]) => value !== undefined));
     this.child = spawn(process.execPath, [...(options.execArgv ?? []), script, ...(options.args ?? [])], {
       cwd: options.cwd,
       env,
@@ -142,8 +141,8 @@ export class ServiceProcess {
     const deadline = Date.now() + timeoutMs;
     let index = from;
     for (;;) {
-      for (; index < this.lines.length; index++) {
-        const line = this.lines[index]!;
+      for (const line of this.lines.slice(index)) {
+        index += 1;
         if (matches(line, pattern)) return line;
       }
       if (this.exitInfo) {

@@ -11,7 +11,7 @@ export interface StoredMessage {
   headers: Record<string, string>;
   data: Uint8Array;
   /** The payload parsed as JSON. */
-  json<T = unknown>(): T;
+  json(): unknown;
 }
 
 /** Options of {@link readStream} and {@link auditStream}. */
@@ -90,7 +90,7 @@ export async function readStream(js: JetStreamClient, stream: string, options: R
         msgId: msg.headers?.get('Nats-Msg-Id') || undefined,
         headers: headerRecord(msg),
         data,
-        json: <T>() => JSON.parse(new TextDecoder().decode(data)) as T,
+        json: (): unknown => JSON.parse(new TextDecoder().decode(data)),
       });
       if (msg.info.pending === 0 || msg.seq >= lastSeq) break;
     }

@@ -78,7 +78,9 @@ describe('NatsServer', () => {
     await until(() => processState(pid) === 'T', 5_000, 'the process to be stopped');
 
     const client = await RawClient.connect(server.port); // the kernel accepts; the server cannot answer
-    cleanups.push(() => Promise.resolve(client.close()));
+    cleanups.push(async () => {
+      client.close();
+    });
     expect(await client.quietFor(300)).toBe(true);
 
     server.resume();
@@ -127,12 +129,16 @@ describe('NatsServer', () => {
   it('applies extraConfig', async () => {
     const server = await startServer({ jetstream: false, extraConfig: 'max_connections: 1' });
     const first = await RawClient.connect(server.port);
-    cleanups.push(() => Promise.resolve(first.close()));
+    cleanups.push(async () => {
+      first.close();
+    });
     // nats-server sends INFO before it registers the client: a PONG proves `first` is counted.
     first.send('CONNECT {"verbose":false}\r\nPING\r\n');
     await first.waitFor(/PONG\r\n/);
     const second = await RawClient.connect(server.port);
-    cleanups.push(() => Promise.resolve(second.close()));
+    cleanups.push(async () => {
+      second.close();
+    });
     await second.waitFor(/maximum connections exceeded/i);
   });
 });

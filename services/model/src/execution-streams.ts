@@ -11,7 +11,8 @@ const MAX_TRACKED = 10_000;
 
 /** Adds to a bounded set: the oldest entries go first (a Set iterates in insertion order). */
 function remember(set: Set<string>, value: string): void {
-  if (set.size >= MAX_TRACKED) set.delete(set.values().next().value!);
+  const oldest = set.values().next();
+  if (set.size >= MAX_TRACKED && oldest.done !== true) set.delete(oldest.value);
   set.add(value);
 }
 

@@ -158,7 +158,8 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
   }));
 
   const onDeadLetter = async (event: DeadLetterEvent, ctx: HandlerContext): Promise<void> => {
-    const dead = executionDeadLetter(event.data, ctx.streamSequence!);
+    // A DLQ record is read from the DLQ stream, so it has a sequence.
+    const dead = executionDeadLetter(event.data, ctx.streamSequence ?? 0);
     if (dead === undefined) return;
     const { executionId, failure, request } = dead;
     // A dead request fails an execution that never started; one that started runs on (a sweeper
@@ -184,7 +185,8 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
   };
 
   const subscriptions: Subscription[] = [];
-  const subscribe = async <E extends DomainEvent>(subject: string, handler: (event: E, ctx: HandlerContext) => Promise<void>): Promise<void> => {
+  // The subject must be one the handler's event type is published on.
+  const subscribe = async <E extends DomainEvent>(subject: E['eventType'], handler: (event: E, ctx: HandlerContext) => Promise<void>): Promise<void> => {
     // Errors that would recur with the same event are thrown as non-retryable: straight to the DLQ.
     subscriptions.push(await client.subscribe<E>(subject, classifyingHandler(handler), undefined, { concurrency }));
   };

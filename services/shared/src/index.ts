@@ -10,6 +10,7 @@
 export { envBool, envInt, envIntList, envOneOf, envString, envUrl } from '@multi-agent/nats-client';
 export type { Env } from '@multi-agent/nats-client';
 export * from './stable-id.js';
+export * from './item-at.js';
 export * from './template.js';
 export * from './workflow/schema.js';
 export * from './workflow/validate.js';

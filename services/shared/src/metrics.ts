@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 /** A counter on `registry`, reused when it exists already. */
 export function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
   const existing = registry.getSingleMetric(name);
-  if (existing !== undefined) return existing as Counter<L>;
+  if (existing instanceof Counter) return existing;
   return new Counter({ name, help, labelNames: [...labelNames], registers: [registry] });
 }
 
@@ -22,6 +22,6 @@ export function histogram<L extends string>(
   buckets: number[] = [0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
 ): Histogram<L> {
   const existing = registry.getSingleMetric(name);
-  if (existing !== undefined) return existing as Histogram<L>;
+  if (existing instanceof Histogram) return existing;
   return new Histogram({ name, help, labelNames: [...labelNames], buckets, registers: [registry] });
 }

@@ -82,8 +82,8 @@ export function lookupPath(scope: unknown, path: string): unknown {
       typeof step === 'number'
         ? Array.isArray(container) && step < container.length
         : typeof container === 'object' && container !== null && Object.prototype.hasOwnProperty.call(container, step);
-    if (!has) throw new TemplateError(`template value "${path}" is missing (no "${String(step)}")`, path);
-    current = container![step];
+    if (!has || container === null || container === undefined) throw new TemplateError(`template value "${path}" is missing (no "${String(step)}")`, path);
+    current = container[step];
   }
   return current;
 }

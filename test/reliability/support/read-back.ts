@@ -35,7 +35,7 @@ export async function waitSettled(client: NatsClient, name: string, timeoutMs = 
 /** DLQ records written for `consumerName`, read back from the DLQ stream. */
 export async function deadLettersOf(client: NatsClient, consumerName: string): Promise<{ event: DomainEvent<string, DeadLetterData>; msgId: string | undefined }[]> {
   const audit = await auditStream(client.jetstream.js, StreamNames.DLQ, { filterSubject: `dlq.${consumerName}` });
-  return audit.messages.map((m) => ({ event: m.json<DomainEvent<string, DeadLetterData>>(), msgId: m.msgId }));
+  return audit.messages.map((m) => ({ event: m.json() as DomainEvent<string, DeadLetterData>, msgId: m.msgId }));
 }
 
 /** What a retrying publisher went through for one event. */

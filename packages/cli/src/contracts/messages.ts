@@ -98,6 +98,13 @@ const maxDeliveriesAdvisorySchema = z.looseObject({
   deliveries: z.int().nonnegative(),
 });
 
+/** The description of the parameter of `subject`'s address. */
+function parameterOf(subject: string): string {
+  const parameter = PARAMETERS[subject];
+  if (parameter === undefined) throw new Error(`no address parameter is described for ${subject}`);
+  return parameter.description;
+}
+
 /** Every message contract, sorted by name: the registry's events, the token stream and the advisory the DLQ watcher reads. */
 export function messageContracts(): MessageContract[] {
   const events = listEventSchemas().flatMap(({ eventType, version }) => {
@@ -108,7 +115,7 @@ export function messageContracts(): MessageContract[] {
   const tokens: MessageContract = {
     name: EventSubjects.MODEL_TOKEN_STREAM,
     address: tokenAddress,
-    parameters: { executionId: PARAMETERS[EventSubjects.MODEL_TOKEN_STREAM]!.description },
+    parameters: { executionId: parameterOf(EventSubjects.MODEL_TOKEN_STREAM) },
     kind: 'token',
     stream: storedIn(tokenAddress),
     description: `One token of an execution's model output, in order (seq), the last one with isComplete; stored in the ${storedIn(tokenAddress)} stream. Not an event: no envelope, no headers.`,

@@ -4,6 +4,7 @@
  * them word by word at a steady pace, so the platform behaves like it does with a real model:
  * tokens arrive over seconds, not all at once.
  */
+import { itemAt } from '@multi-agent/service-kit';
 import type { InferenceRequest, ModelProvider } from './provider.js';
 
 /** Options of {@link LocalModelProvider}. */
@@ -98,7 +99,8 @@ function keywords(prompt: string): string[] {
   for (const phrase of phrases) counts.set(phrase, (counts.get(phrase) ?? 0) + 1);
   const rank = (p: string): number => (counts.get(p) ?? 0) * 2 + (p.includes(' ') ? 1 : 0);
   const words = [...counts.keys()].sort((a, b) => rank(b) - rank(a));
-  while (words.length < 4) words.push(['the topic', 'the evidence', 'the context', 'the outcome'][words.length]!);
+  const fillers = ['the topic', 'the evidence', 'the context', 'the outcome'];
+  while (words.length < fillers.length) words.push(itemAt(fillers, words.length));
   return words;
 }
 
@@ -106,14 +108,14 @@ function keywords(prompt: string): string[] {
 export function localCompletion(prompt: string): string {
   const words = keywords(prompt);
   const random = prng(hash(prompt));
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const pick = (list: readonly string[]): string => itemAt(list, Math.floor(random() * list.length));
   // Key words 0-1 open and close; the middle sentences rotate through the rest.
-  const slots = (offset: number): string[] => [words[0]!, words[1]!, words[(2 + offset) % words.length]!, words[(3 + offset) % words.length]!];
-  const fill = (template: string, values: string[]): string => template.replace(/\{(\d)\}/g, (_m, i: string) => values[Number(i)]!);
+  const slots = (offset: number): string[] => [0, 1, (2 + offset) % words.length, (3 + offset) % words.length].map((i) => itemAt(words, i));
+  const fill = (template: string, values: string[]): string => template.replace(/\{(\d)\}/g, (_m, i: string) => itemAt(values, Number(i)));
   const shuffled = [...MIDDLES];
   for (let i = shuffled.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    [shuffled[i], shuffled[j]] = [itemAt(shuffled, j), itemAt(shuffled, i)];
   }
   const middles = shuffled.slice(0, 2 + Math.floor(random() * 2));
   const sentences = [fill(pick(OPENERS), slots(0)), ...middles.map((m, i) => fill(m, slots(i * 2))), fill(pick(CLOSERS), slots(0))];

@@ -34,8 +34,8 @@ export function executionLimits(maxPayload: number): ExecutionLimits {
 export function jsonDepth(value: unknown, limit = Number.POSITIVE_INFINITY): number {
   let deepest = 0;
   const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [current, depth] = next;
     if (current === null || typeof current !== 'object') continue;
     const level = depth + 1;
     if (level > deepest) deepest = level;

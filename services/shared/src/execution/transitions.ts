@@ -73,13 +73,22 @@ function agentSpec(node: Extract<WorkflowNode, { type: 'agent' }>): AgentSpec {
   };
 }
 
+/** A node of a cloned state, found under the id the unchanged state had. */
+function nodeOf(state: ExecutionState, nodeId: string): NodeState {
+  const node = state.nodes[nodeId];
+  if (node === undefined) throw new RangeError(`execution ${state.executionId} has no node "${nodeId}"`);
+  return node;
+}
+
 /** The execution's output: the `output` node's, the only leaf's, or an object of every leaf's. */
 function executionOutput(state: ExecutionState): unknown {
-  const workflow = state.workflow!;
+  const workflow = state.workflow;
+  if (workflow === undefined) return undefined;
   if (workflow.output !== undefined) return state.nodes[workflow.output]?.output;
   const needed = new Set(workflow.nodes.flatMap((n) => n.dependsOn ?? []));
   const leaves = workflow.nodes.filter((n) => !needed.has(n.id));
-  if (leaves.length === 1) return state.nodes[leaves[0]!.id]?.output;
+  const [only] = leaves;
+  if (leaves.length === 1 && only !== undefined) return state.nodes[only.id]?.output;
   return Object.fromEntries(leaves.map((n) => [n.id, state.nodes[n.id]?.output]));
 }
 
@@ -246,7 +255,7 @@ export function settleNode(current: ExecutionState | undefined, nodeId: string, 
   if (existing === undefined || existing.status !== 'running') return undefined;
   if (outcome.causationId !== undefined && existing.dispatchEventId !== undefined && outcome.causationId !== existing.dispatchEventId) return undefined;
   const state = clone(current, ctx.now);
-  const node = state.nodes[nodeId]!;
+  const node = nodeOf(state, nodeId);
   if (!outcome.ok) {
     failNode(state, node, outcome.error, outcome.eventId, ctx.now, outcome.eventId);
     return state;
@@ -305,7 +314,7 @@ export function failDeadLettered(current: ExecutionState | undefined, dead: Dead
   if (existing === undefined || existing.status !== 'running') return undefined;
   if (dead.eventId !== existing.dispatchEventId && dead.causationId !== existing.dispatchEventId) return undefined;
   const state = clone(current, ctx.now);
-  failNode(state, state.nodes[dead.nodeId]!, dead.error, dead.eventId, ctx.now);
+  failNode(state, nodeOf(state, dead.nodeId), dead.error, dead.eventId, ctx.now);
   return state;
 }
 
@@ -330,8 +339,9 @@ export function expireNodes(current: ExecutionState | undefined, ctx: Transition
   );
   if (expired === undefined) return undefined;
   const state = clone(current, ctx.now);
-  const node = state.nodes[expired.id]!;
-  const allowed = Date.parse(node.deadlineAt!) - Date.parse(node.startedAt ?? node.deadlineAt!);
+  const node = nodeOf(state, expired.id);
+  const deadline = Date.parse(node.deadlineAt ?? ctx.now.toISOString());
+  const allowed = deadline - (node.startedAt === undefined ? deadline : Date.parse(node.startedAt));
   failNode(state, node, { message: `node "${node.id}" did not finish within ${allowed} ms`, code: 'NODE_TIMEOUT' }, node.dispatchEventId, ctx.now);
   return state;
 }
@@ -339,7 +349,6 @@ export function expireNodes(current: ExecutionState | undefined, ctx: Transition
 /** The earliest deadline of a running node, or undefined. */
 export function nextDeadline(state: ExecutionState): number | undefined {
   const deadlines = Object.values(state.nodes)
-    .filter((n) => n.status === 'running' && n.deadlineAt !== undefined)
-    .map((n) => Date.parse(n.deadlineAt!));
+    .flatMap((n) => (n.status === 'running' && n.deadlineAt !== undefined ? [Date.parse(n.deadlineAt)] : []));
   return deadlines.length === 0 ? undefined : Math.min(...deadlines);
 }

@@ -59,8 +59,7 @@ function walkDependencies(nodes: readonly WorkflowNode[]): { order: string[]; cy
     if (state.has(node.id)) continue;
     state.set(node.id, 'visiting');
     const path = [{ id: node.id, next: 0 }];
-    while (path.length > 0) {
-      const top = path[path.length - 1]!;
+    for (let top = path.at(-1); top !== undefined; top = path.at(-1)) {
       const dep = deps.get(top.id)?.[top.next++];
       if (dep === undefined) {
         state.set(top.id, 'done');

@@ -4,6 +4,7 @@
  * (every child), `..name` (every `name` at any depth).
  */
 import * as z from 'zod';
+import { itemAt } from '@multi-agent/service-kit';
 import { ToolError } from './tool-error.js';
 
 /**
@@ -51,12 +52,12 @@ export function parseJsonPath(path: string): Step[] {
   while (i < path.length) {
     const rest = path.slice(i);
     let m: RegExpExecArray | null;
-    if ((m = /^\.\.([A-Za-z_$][\w$-]*)/.exec(rest)) !== null) steps.push({ kind: 'descend', name: m[1]! });
+    if ((m = /^\.\.([A-Za-z_$][\w$-]*)/.exec(rest)) !== null) steps.push({ kind: 'descend', name: itemAt(m, 1) });
     else if ((m = /^\.\*/.exec(rest)) !== null || (m = /^\[\*\]/.exec(rest)) !== null) steps.push({ kind: 'wildcard' });
-    else if ((m = /^\.([A-Za-z_$][\w$-]*)/.exec(rest)) !== null) steps.push({ kind: 'member', name: m[1]! });
+    else if ((m = /^\.([A-Za-z_$][\w$-]*)/.exec(rest)) !== null) steps.push({ kind: 'member', name: itemAt(m, 1) });
     else if ((m = /^\[(-?\d+)\]/.exec(rest)) !== null) steps.push({ kind: 'index', index: Number(m[1]) });
     else if ((m = /^\['((?:[^'\\]|\\.)*)'\]/.exec(rest)) !== null || (m = /^\["((?:[^"\\]|\\.)*)"\]/.exec(rest)) !== null) {
-      steps.push({ kind: 'member', name: m[1]!.replace(/\\(.)/g, '$1') });
+      steps.push({ kind: 'member', name: itemAt(m, 1).replace(/\\(.)/g, '$1') });
     } else throw bad(`cannot read "${rest}" at position ${i + 1}`);
     i += m[0].length;
   }
