@@ -7,15 +7,19 @@
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { NatsClient } from '@multi-agent/nats-client';
-import { ClaimCheckStore, counter, executionLimits, ExecutionStore, histogram } from '@multi-agent/service-kit';
+import { ClaimCheckStore, counter, executionLimits, ExecutionStore, histogram, OutboxPublisher } from '@multi-agent/service-kit';
 import type { StopService, WorkflowDefinition } from '@multi-agent/service-kit';
 import Fastify from 'fastify';
 import type { FastifyError } from 'fastify';
 import type { GatewayContext } from './context.js';
 import { HttpError } from './http-error.js';
+import { registerCancelRoutes } from './routes/cancel.js';
 import { registerConsoleRoutes } from './routes/console.js';
+import { registerDeadLetterRoutes } from './routes/dead-letters.js';
+import { registerExecutionListRoutes } from './routes/execution-list.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import { registerStreamRoutes } from './routes/streams.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerWorkflowRoutes } from './routes/workflows.js';
 
@@ -57,10 +61,12 @@ export function defaultPublicDir(): string {
  *   carrying the `url` and `port` it listens on
  */
 export async function startGateway(client: NatsClient, options: GatewayOptions): Promise<RunningGateway> {
+  const store = await ExecutionStore.open(client.jetstream.js, { replicas: client.config.replicas });
   const ctx: GatewayContext = {
     client,
     workflows: options.workflows,
-    store: await ExecutionStore.open(client.jetstream.js, { replicas: client.config.replicas }),
+    store,
+    outbox: new OutboxPublisher(client, store),
     eventScanLimit: options.eventScanLimit ?? 100_000,
     sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
     tokenIdleMs: options.tokenIdleMs ?? 30_000,
@@ -101,7 +107,11 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
 
   registerOpsRoutes(app, ctx, () => ready);
   registerWorkflowRoutes(app, ctx);
+  registerExecutionListRoutes(app, ctx);
   registerExecutionRoutes(app, ctx, intake);
+  registerCancelRoutes(app, ctx);
+  registerDeadLetterRoutes(app, ctx);
+  registerStreamRoutes(app, ctx, () => ready);
   registerTokenRoutes(app, ctx, (delta) => sse.inc({ direction: delta > 0 ? 'opened' : 'closed' }));
   await registerConsoleRoutes(app, options.publicDir ?? defaultPublicDir());
 

@@ -32,13 +32,13 @@ import {
   failDeadLettered,
   jsonDepth,
   MAX_INPUT_DEPTH,
+  OutboxPublisher,
   rejectExecution,
   settleNode,
   startExecution,
 } from '@multi-agent/service-kit';
 import type { ExecutionState, NodeOutcome, StopService, TransitionContext, WorkflowDefinition } from '@multi-agent/service-kit';
 import { executionDeadLetter } from './dead-letters.js';
-import { OutboxPublisher } from './outbox.js';
 import { Sweeper } from './sweeper.js';
 
 /** Options of {@link startOrchestration}. */

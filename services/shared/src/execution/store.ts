@@ -11,6 +11,8 @@ import type { KV, KvEntry } from '@nats-io/kv';
 import { DeterministicError } from '../failure.js';
 import { formatBytes } from './limits.js';
 import type { ExecutionState } from './state.js';
+import { summarise } from './summary.js';
+import type { ExecutionSummary } from './summary.js';
 
 /** Name of the bucket holding execution state. */
 export const EXECUTIONS_BUCKET = 'EXECUTIONS';
@@ -102,6 +104,36 @@ export class ExecutionStore {
   /** The current record, or undefined. */
   async get(executionId: string): Promise<StoredExecution | undefined> {
     return decode(await this.kv.get(executionId));
+  }
+
+  /**
+   * Every execution in the bucket, summarised, in one pass: a KV watch delivers the last value
+   * of each key through one ordered consumer (no request per key), and each record is reduced
+   * to its summary as it arrives, so a list never holds the full records (inputs, outputs).
+   * Unordered; sort with `newestFirst`.
+   */
+  async summaries(): Promise<ExecutionSummary[]> {
+    const found = new Map<string, ExecutionSummary>();
+    if ((await this.kv.status()).values === 0) return [];
+    const entries = await this.kv.watch({ key: '>' });
+    try {
+      for await (const entry of entries) {
+        if (entry.operation === 'PUT') {
+          try {
+            found.set(entry.key, summarise(entry.json<ExecutionState>()));
+          } catch {
+            // An unreadable record is not an execution a list can show.
+          }
+        } else {
+          found.delete(entry.key);
+        }
+        // `delta` counts the last values still to come; updates after them are not needed.
+        if (entry.isUpdate || entry.delta === 0) break;
+      }
+    } finally {
+      entries.stop();
+    }
+    return [...found.values()];
   }
 
   /**
