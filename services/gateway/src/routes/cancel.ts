@@ -21,7 +21,7 @@ export function registerCancelRoutes(app: FastifyInstance, ctx: GatewayContext):
   app.post<{ Params: { executionId: string }; Body: { reason?: string; userId?: string } }>(
     '/api/executions/:executionId/cancel',
     {
-      preValidation: requireJsonBody,
+      onRequest: requireJsonBody,
       schema: {
         params: { type: 'object', properties: { executionId: idSchema }, required: ['executionId'] },
         body: {

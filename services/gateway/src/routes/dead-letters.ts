@@ -8,7 +8,6 @@
 import { DEAD_LETTER_REASONS, SUBJECT_TOKEN_PATTERN } from '@multi-agent/events';
 import type { DeadLetterReason } from '@multi-agent/events';
 import { StreamNames } from '@multi-agent/nats-client';
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { HttpError } from '../http-error.js';
@@ -45,7 +44,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
   app.post<{ Body: { sequences: number[] } }>(
     '/api/dead-letters/replay',
     {
-      preValidation: requireJsonBody,
+      onRequest: requireJsonBody,
       schema: { body: { type: 'object', additionalProperties: false, required: ['sequences'], properties: { sequences: sequencesSchema } } },
     },
     async (request) => {
@@ -65,7 +64,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
   app.post<{ Body: { sequences?: number[]; handled?: true } }>(
     '/api/dead-letters/purge',
     {
-      preValidation: requireJsonBody,
+      onRequest: requireJsonBody,
       schema: {
         body: {
           type: 'object',
@@ -82,13 +81,16 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
       const selected = sequences ?? (await readDeadLetters(ctx.client)).filter((r) => r.handled).map((r) => r.dlqSequence);
       const purged: number[] = [];
       const notFound: number[] = [];
+      const { jsm } = ctx.client.jetstream;
       for (const seq of selected) {
-        // false: delete the message without overwriting its bytes on disk (a purge, not an erase).
-        const deleted = await ctx.client.jetstream.jsm.streams.deleteMessage(StreamNames.DLQ, seq, false).catch((err: unknown) => {
-          if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound) return false;
-          throw err;
-        });
-        (deleted ? purged : notFound).push(seq);
+        // The server answers a missing message with a generic delete failure: look first.
+        if ((await jsm.streams.getMessage(StreamNames.DLQ, { seq })) === null) {
+          notFound.push(seq);
+          continue;
+        }
+        // false: drop the message without overwriting its bytes on disk (a purge, not an erase).
+        await jsm.streams.deleteMessage(StreamNames.DLQ, seq, false);
+        purged.push(seq);
       }
       ctx.client.logger.info({ purged, handled: handled === true }, 'dead letters purged');
       return { purged, notFound };

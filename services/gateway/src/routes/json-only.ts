@@ -8,7 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import { HttpError } from '../http-error.js';
 
-/** A `preValidation` hook: 415 `UNSUPPORTED_MEDIA_TYPE` unless the body is declared JSON. */
+/** An `onRequest` hook (it runs before the body is parsed): 415 `UNSUPPORTED_MEDIA_TYPE` unless the body is declared JSON. */
 export async function requireJsonBody(request: FastifyRequest): Promise<void> {
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
