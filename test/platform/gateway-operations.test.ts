@@ -281,7 +281,7 @@ describe('streams and consumers', () => {
   it('reports streams and durables as the server does, with liveness, and each service ready with its lag', async () => {
     const { jsm } = platform.observer.jetstream;
     // A durable nobody runs, with a backlog: pending, and down.
-    await jsm.consumers.add(StreamNames.EVENTS, { durable_name: 'console-test-idle', filter_subject: EventSubjects.VECTOR_DELETED, ack_policy: 'explicit' as never, description: 'service=nobody' });
+    await jsm.consumers.add(StreamNames.EVENTS, { durable_name: 'console-test-idle', filter_subject: EventSubjects.VECTOR_DELETED, ack_policy: 'explicit', description: 'service=nobody' });
     for (const id of ['a', 'b']) await platform.observer.publish({ eventType: EventSubjects.VECTOR_DELETED, data: { collection: 'docs', ids: [id] } });
 
     const { status, body } = await call('GET', '/api/streams');
