@@ -93,6 +93,7 @@ export async function startAgentService(client: NatsClient, options: AgentServic
 
       const tools: Record<string, unknown> = {};
       for (const call of spec.data.tools ?? []) {
+        run.signal.throwIfAborted();
         const params = renderValue(call.params ?? {}, input.data) as Record<string, unknown>;
         tools[call.as] = await callTool(client, call.tool, params, {
           timeoutMs: toolTimeoutMs,
