@@ -4,7 +4,7 @@
  * read the same revision cannot both win: the loser re-reads and re-decides, so two
  * orchestration replicas never advance the same node twice.
  */
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV, KvEntry } from '@nats-io/kv';
@@ -87,18 +87,21 @@ export class ExecutionStore {
   private constructor(
     /** The underlying bucket (for watching). */
     readonly kv: KV,
+    private readonly js: JetStreamClient,
+    private readonly bucket: string,
     private readonly maxAttempts: number,
     private readonly maxRecordBytes: number,
   ) {}
 
   /** Opens the bucket, creating it when missing. */
   static async open(js: JetStreamClient, options: ExecutionStoreOptions = {}): Promise<ExecutionStore> {
-    const kv = await new Kvm(js).create(options.bucket ?? EXECUTIONS_BUCKET, {
+    const bucket = options.bucket ?? EXECUTIONS_BUCKET;
+    const kv = await new Kvm(js).create(bucket, {
       history: 5,
       ttl: options.ttlMs ?? 7 * DAY_MS,
       replicas: options.replicas ?? 1,
     });
-    return new ExecutionStore(kv, options.maxAttempts ?? 50, options.maxRecordBytes ?? Number.POSITIVE_INFINITY);
+    return new ExecutionStore(kv, js, bucket, options.maxAttempts ?? 50, options.maxRecordBytes ?? Number.POSITIVE_INFINITY);
   }
 
   /** The current record, or undefined. */
@@ -107,31 +110,36 @@ export class ExecutionStore {
   }
 
   /**
-   * Every execution in the bucket, summarised, in one pass: a KV watch delivers the last value
-   * of each key through one ordered consumer (no request per key), and each record is reduced
-   * to its summary as it arrives, so a list never holds the full records (inputs, outputs).
-   * Unordered; sort with `newestFirst`.
+   * Every execution in the bucket, summarised, in one pass: an ordered consumer delivers the
+   * last value of each key (no request per key), and each record is reduced to its summary as
+   * it arrives, so a list never holds the full records (inputs, outputs). Unordered; sort with
+   * `newestFirst`.
    */
   async summaries(): Promise<ExecutionSummary[]> {
     const found = new Map<string, ExecutionSummary>();
     if ((await this.kv.status()).values === 0) return [];
-    const entries = await this.kv.watch({ key: '>' });
+    const prefix = `$KV.${this.bucket}.`;
+    const reader = await this.js.consumers.get(`KV_${this.bucket}`, { filter_subjects: `${prefix}>`, deliver_policy: DeliverPolicy.LastPerSubject });
     try {
-      for await (const entry of entries) {
-        if (entry.operation === 'PUT') {
+      for (;;) {
+        // null: nothing more within a second (the records expired meanwhile): the pass is over.
+        const msg = await reader.next({ expires: 1000 });
+        if (msg === null) break;
+        const key = msg.subject.slice(prefix.length);
+        const operation = msg.headers?.get('KV-Operation');
+        if (operation === 'DEL' || operation === 'PURGE') {
+          found.delete(key);
+        } else {
           try {
-            found.set(entry.key, summarise(entry.json<ExecutionState>()));
+            found.set(key, summarise(msg.json<ExecutionState>()));
           } catch {
             // An unreadable record is not an execution a list can show.
           }
-        } else {
-          found.delete(entry.key);
         }
-        // `delta` counts the last values still to come; updates after them are not needed.
-        if (entry.isUpdate || entry.delta === 0) break;
+        if (msg.info.pending === 0) break;
       }
     } finally {
-      entries.stop();
+      await reader.delete().catch(() => undefined);
     }
     return [...found.values()];
   }
