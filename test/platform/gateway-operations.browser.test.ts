@@ -2,10 +2,12 @@
  * The console's operator pages in a real browser (playwright-core driving Debian's chromium),
  * the platform in-process on a test nats-server: executions (list, filter, live status, a
  * failure's reason), cancelling a running execution, dead letters (replay and purge behind a
- * confirmation) and streams/consumers. It takes the screenshots checked in under docs/console/.
+ * confirmation) and streams/consumers. It takes the screenshots checked in under docs/console/
+ * (`UPDATE_SCREENSHOTS=1 npx vitest run test/platform/gateway-operations.browser.test.ts`).
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
@@ -21,7 +23,8 @@ import type { InProcessPlatform } from './support/in-process.js';
 import { waitFor } from './support/platform.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = join(repoRoot, 'docs', 'console');
+// UPDATE_SCREENSHOTS=1 refreshes the ones checked in; otherwise they go to a temp directory.
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(repoRoot, 'docs', 'console') : join(tmpdir(), 'multi-agent-console');
 
 let server: NatsServer;
 let platform: InProcessPlatform;
@@ -119,6 +122,8 @@ it('lists executions newest first, filters them, shows why one failed and a new 
   expect(await page.isHidden('#cancel-button')).toBe(true);
   await page.waitForSelector('#timeline li[data-event-type="execution.cancelled"]');
   expect((await api(`/api/executions/${executionId}`)).status).toBe('cancelled');
+  // The model service completes the execution's token stream once it is cancelled.
+  await page.waitForSelector('#token-stream[data-state="complete"]', { timeout: 15_000 });
   await screenshot('execution-cancelled');
 }, 30_000);
 
