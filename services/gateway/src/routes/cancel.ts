@@ -3,7 +3,7 @@
  * the `cancelExecution` transition to the record by compare-and-set, so an execution that ends
  * meanwhile is never reported cancelled (409 instead), then publishes the decided
  * `execution.cancelled` from the record's outbox (a sweeper of the orchestration publishes it
- * should this process die in between). Once the record says `cancelled` the orchestration
+ * should this process die or the bus refuse it; the answer's `pendingEvents` then says 1). Once the record says `cancelled` the orchestration
  * dispatches nothing more; the agent service aborts the node it is running when the event
  * arrives; the model service completes the execution's token stream.
  */
@@ -42,7 +42,8 @@ export function registerCancelRoutes(app: FastifyInstance, ctx: GatewayContext):
         throw new HttpError(409, 'EXECUTION_FINISHED', `execution "${executionId}" has already ended (${status ?? 'gone'}); only a requested or running execution can be cancelled`, { status });
       }
       const cancelled = stored.state.outbox.find((e) => e.eventType === EventSubjects.EXECUTION_CANCELLED);
-      await ctx.outbox.flush(stored);
+      // The cancellation is recorded: if the bus refuses the event now, a sweeper publishes it later.
+      await ctx.outbox.flush(stored).catch((err: unknown) => ctx.client.logger.warn({ err, executionId }, 'execution.cancelled not published yet; a sweeper will'));
       ctx.client.logger.info({ executionId, reason }, 'execution cancelled');
       const after = await requireExecution(ctx, executionId);
       return { ...publicState(after.state), cancelEventId: cancelled?.eventId };
