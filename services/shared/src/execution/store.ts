@@ -69,6 +69,8 @@ export class ExecutionRecordTooLargeError extends DeterministicError {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Records one pull of `summaries()` asks for. */
+const SUMMARY_BATCH = 1000;
 
 function isConflict(err: unknown): boolean {
   if (err instanceof JetStreamApiError) {
@@ -121,22 +123,26 @@ export class ExecutionStore {
     const prefix = `$KV.${this.bucket}.`;
     const reader = await this.js.consumers.get(`KV_${this.bucket}`, { filter_subjects: `${prefix}>`, deliver_policy: DeliverPolicy.LastPerSubject });
     try {
-      for (;;) {
-        // null: nothing more within a second (the records expired meanwhile): the pass is over.
-        const msg = await reader.next({ expires: 1000 });
-        if (msg === null) break;
-        const key = msg.subject.slice(prefix.length);
-        const operation = msg.headers?.get('KV-Operation');
-        if (operation === 'DEL' || operation === 'PURGE') {
-          found.delete(key);
-        } else {
-          try {
-            found.set(key, summarise(msg.json<ExecutionState>()));
-          } catch {
-            // An unreadable record is not an execution a list can show.
+      // In batches (one pull each), until the last record; a batch that brings nothing ends the
+      // pass too (the records expired meanwhile).
+      for (let more = true; more; ) {
+        more = false;
+        for await (const msg of await reader.fetch({ max_messages: SUMMARY_BATCH, expires: 1000 })) {
+          const key = msg.subject.slice(prefix.length);
+          const operation = msg.headers?.get('KV-Operation');
+          if (operation === 'DEL' || operation === 'PURGE') {
+            found.delete(key);
+          } else {
+            try {
+              found.set(key, summarise(msg.json<ExecutionState>()));
+            } catch {
+              // An unreadable record is not an execution a list can show.
+            }
           }
+          more = msg.info.pending > 0;
+          // The last one: do not wait for the rest of the batch to expire.
+          if (!more) break;
         }
-        if (msg.info.pending === 0) break;
       }
     } finally {
       await reader.delete().catch(() => undefined);
