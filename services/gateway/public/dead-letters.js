@@ -72,6 +72,7 @@ function render(body) {
       );
     }),
   );
+  $('#dead-letters-all').checked = false;
   updateButtons();
   $('#view-dead-letters').dataset.loaded = 'true';
 }
@@ -130,6 +131,5 @@ export function setUpDeadLetters() {
 /** Shows the page. */
 export function showDeadLetters() {
   report('');
-  $('#dead-letters-all').checked = false;
   void refresh().catch((err) => report(err.message));
 }

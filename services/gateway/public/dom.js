@@ -58,6 +58,8 @@ export function confirmAction(title, message, action) {
   $('#confirm-title').textContent = title;
   $('#confirm-message').textContent = message;
   $('#confirm-ok').textContent = action;
+  // Escape closes the dialog without a value: it must not read as the previous answer.
+  dialog.returnValue = '';
   return new Promise((resolve) => {
     dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
     dialog.showModal();
