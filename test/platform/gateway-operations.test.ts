@@ -108,6 +108,8 @@ describe('executions list', () => {
     expect(body).toMatchObject({ error: 'EXECUTION_FINISHED', status: 'completed' });
     expect((await call('GET', `/api/executions/${started[0]}`)).body.status).toBe('completed');
     expect((await call('POST', '/api/executions/no-such-execution/cancel', {})).body.error).toBe('EXECUTION_NOT_FOUND');
+    expect((await call('POST', `/api/executions/${started[0]}/cancel`, '')).body.error).toBe('INVALID_REQUEST');
+    expect((await call('POST', `/api/executions/${started[0]}/cancel`, '{"reason":')).body.error).toBe('INVALID_REQUEST');
   });
 });
 

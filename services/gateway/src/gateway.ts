@@ -94,7 +94,10 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({ error: 'BODY_TOO_LARGE', message: `request body larger than ${bodyLimit} bytes`, limitBytes: bodyLimit });
     }
-    if (error.validation !== undefined) {
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ error: 'UNSUPPORTED_MEDIA_TYPE', message: error.message });
+    }
+    if (error.validation !== undefined || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return reply.code(400).send({ error: 'INVALID_REQUEST', message: error.message });
     }
     if (error.statusCode !== undefined && error.statusCode < 500) {
