@@ -2,9 +2,11 @@
  * The agent service on the bus: consumes `agent.execution.requested` (durable, shared by
  * replicas), runs the agent and publishes `agent.execution.started`, then
  * `agent.execution.completed` (output `{ text, tokenCount, model, tools? }`) or
- * `agent.execution.failed`. Running an agent means: call its declared tools by request/reply
- * (`tool.execute.request`), render its prompt template over the node input and the tool
- * results, and ask the model service for the completion (see `model-call.ts`).
+ * `agent.execution.failed`. Every instance hears `execution.cancelled` and aborts the nodes of
+ * that execution it runs (reported failed with `EXECUTION_CANCELLED`). Running an agent means:
+ * call its declared tools by request/reply (`tool.execute.request`), render its prompt
+ * template over the node input and the tool results, and ask the model service for the
+ * completion (see `model-call.ts`).
  *
  * Every event it publishes has an eventId derived from the request's, so an agent that is
  * killed mid-node and handles the redelivered request again publishes the same events again:
@@ -16,6 +18,7 @@ import type { HandlerContext, NatsClient, Subscription } from '@multi-agent/nats
 import { agentToolCallSchema, callTool, ClaimCheckStore, classifyingHandler, counter, DeterministicError, isDeterministic, renderTemplate, renderValue, stableEventId, TemplateError, ToolCallError } from '@multi-agent/service-kit';
 import type { StopService } from '@multi-agent/service-kit';
 import * as z from 'zod';
+import { Cancellations, ExecutionCancelledError } from './cancellations.js';
 import { ModelCallError, requestInference } from './model-call.js';
 
 /** Options of {@link startAgentService}. */
@@ -49,7 +52,7 @@ class InvalidAgentRequest extends Error {
 
 function failureCode(err: unknown): string {
   if (err instanceof DeterministicError) return err.kind;
-  if (err instanceof ToolCallError || err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest) return err.code;
+  if (err instanceof ToolCallError || err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest || err instanceof ExecutionCancelledError) return err.code;
   return 'AGENT_ERROR';
 }
 
@@ -60,24 +63,31 @@ function isTransient(err: unknown): boolean {
   return !(err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest);
 }
 
+/** The agent service's settings when neither the caller nor the environment sets them. */
+export const agentDefaults = { concurrency: 8, modelTimeoutMs: 120_000, toolTimeoutMs: 10_000 } as const;
+
 /**
  * Starts the agent service on a connected client.
  *
  * @returns a function that stops its subscription (the client stays open)
  */
-/** The agent service's settings when neither the caller nor the environment sets them. */
-export const agentDefaults = { concurrency: 8, modelTimeoutMs: 120_000, toolTimeoutMs: 10_000 } as const;
-
 export async function startAgentService(client: NatsClient, options: AgentServiceOptions = {}): Promise<StopService> {
   const { concurrency, modelTimeoutMs, toolTimeoutMs } = { ...agentDefaults, ...options };
   const claims = await ClaimCheckStore.open(client.jetstream.js, { replicas: client.config.replicas });
   const runs = counter(client.metrics.registry, 'agent_runs_total', 'Agent runs, by agent and outcome.', ['agent', 'outcome']);
 
-  const handle = async (event: AgentExecutionRequestedEvent, ctx: HandlerContext): Promise<void> => {
+  const cancellations = new Cancellations();
+  await cancellations.start(client);
+
+  const handle = async (event: AgentExecutionRequestedEvent, handlerCtx: HandlerContext): Promise<void> => {
     const { agentId, executionId, nodeId } = event.data;
     const id = (kind: string): string => stableEventId(event.eventId, kind);
+    // The run's signal also aborts when its execution is cancelled: the model call stops waiting.
+    const run = cancellations.track(executionId, handlerCtx.signal);
+    const ctx: HandlerContext = { ...handlerCtx, signal: run.signal };
     await ctx.publish({ eventId: id('agent-started'), eventType: EventSubjects.AGENT_EXECUTION_STARTED, data: { agentId, executionId, nodeId } });
     try {
+      run.signal.throwIfAborted();
       const spec = agentSpecSchema.safeParse((event.data as { agent?: unknown }).agent);
       if (!spec.success) throw new InvalidAgentRequest(`agent spec is missing or invalid: ${spec.error.issues.map((i) => `${i.path.join('.') || 'agent'}: ${i.message}`).join('; ')}`);
       const input = nodeInputSchema.safeParse(event.data.input ?? {});
@@ -85,6 +95,7 @@ export async function startAgentService(client: NatsClient, options: AgentServic
 
       const tools: Record<string, unknown> = {};
       for (const call of spec.data.tools ?? []) {
+        run.signal.throwIfAborted();
         const params = renderValue(call.params ?? {}, input.data) as Record<string, unknown>;
         tools[call.as] = await callTool(client, call.tool, params, {
           timeoutMs: toolTimeoutMs,
@@ -92,6 +103,7 @@ export async function startAgentService(client: NatsClient, options: AgentServic
           causationId: event.eventId,
         });
       }
+      run.signal.throwIfAborted();
       // Tools get claim-checked inputs as references (the tool service fetches them); the prompt
       // is rendered over the stored content.
       const prompt = renderTemplate(spec.data.prompt, { ...input.data, input: await claims.resolve(input.data.input), tools });
@@ -123,20 +135,29 @@ export async function startAgentService(client: NatsClient, options: AgentServic
       });
       runs.inc({ agent: agentId, outcome: 'completed' });
     } catch (err) {
+      // A cancelled execution's node is reported (and acknowledged) as such; nothing will retry it.
+      const cancelled = !handlerCtx.signal.aborted && run.signal.reason instanceof ExecutionCancelledError ? run.signal.reason : undefined;
       // Stopping or crashing halfway: leave the request to redelivery rather than report a failure.
-      if (ctx.signal.aborted || (isTransient(err) && ctx.attempt < ctx.maxAttempts)) throw err;
-      ctx.logger.warn({ err, agentId, executionId, nodeId }, 'agent failed');
+      if (cancelled === undefined && (handlerCtx.signal.aborted || (isTransient(err) && ctx.attempt < ctx.maxAttempts))) throw err;
+      const failure = cancelled ?? err;
+      if (cancelled === undefined) ctx.logger.warn({ err, agentId, executionId, nodeId }, 'agent failed');
+      else ctx.logger.info({ agentId, executionId, nodeId }, 'agent aborted: its execution was cancelled');
       await ctx.publish({
         eventId: id('agent-failed'),
         eventType: EventSubjects.AGENT_EXECUTION_FAILED,
-        data: { agentId, executionId, nodeId, error: { message: (err as Error).message, code: failureCode(err) } },
+        data: { agentId, executionId, nodeId, error: { message: (failure as Error).message, code: failureCode(failure) } },
       });
-      runs.inc({ agent: agentId, outcome: 'failed' });
+      runs.inc({ agent: agentId, outcome: cancelled === undefined ? 'failed' : 'cancelled' });
+    } finally {
+      run.done();
     }
   };
 
   const subscription: Subscription = await client.subscribe<AgentExecutionRequestedEvent>(EventSubjects.AGENT_EXECUTION_REQUESTED, classifyingHandler(handle), undefined, {
     concurrency,
   });
-  return () => subscription.stop();
+  return async () => {
+    await subscription.stop();
+    await cancellations.stop();
+  };
 }

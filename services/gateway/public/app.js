@@ -1,37 +1,18 @@
-// The web console: pick a workflow, start it, watch its tokens stream (SSE), its nodes and its
-// event timeline. Plain DOM, no build step. Everything from the server is inserted as text.
+// The web console. The run page: pick a workflow, start it, watch its tokens stream (SSE), its
+// nodes and its event timeline, cancel it. The operator pages (executions, dead letters,
+// streams) live in their own modules; this one routes between them. Plain DOM, no build step.
+// Everything from the server is inserted as text.
 
-const $ = (selector) => document.querySelector(selector);
+import { $, api, confirmAction, el, formatMs, post, short } from './dom.js';
+import { setUpDeadLetters, showDeadLetters } from './dead-letters.js';
+import { setUpExecutions, showExecutions } from './executions.js';
+import { showStreams } from './streams.js';
+
 const POLL_MS = 500;
+const ENDED = ['completed', 'failed', 'cancelled'];
 
 let workflows = [];
 let view = { executionId: undefined, poll: undefined, source: undefined, synced: false };
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === 'class') node.className = value;
-    else if (key === 'text') node.textContent = value;
-    else if (key.startsWith('data-')) node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  for (const child of children) if (child !== undefined && child !== null) node.append(child);
-  return node;
-}
-
-async function api(path, init) {
-  const response = await fetch(path, { headers: { 'content-type': 'application/json' }, ...init });
-  const body = await response.json().catch(() => ({}));
-  // Refusals carry a typed code (INPUT_TOO_LARGE, INPUT_TOO_DEEP, ...): show it with the reason.
-  if (!response.ok) throw new Error(body.message ? `${body.error ?? 'ERROR'}: ${body.message}` : `HTTP ${response.status}`);
-  return body;
-}
-
-function short(value, max = 140) {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  if (text === undefined) return '';
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Health
@@ -200,10 +181,6 @@ function openTokenStream(executionId) {
 // ---------------------------------------------------------------------------------------------
 // Execution state and timeline
 
-function formatMs(ms) {
-  return ms === undefined ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
 function renderState(state) {
   $('#execution-id').textContent = state.executionId;
   $('#execution-workflow').textContent = state.workflowId;
@@ -213,6 +190,10 @@ function renderState(state) {
   status.textContent = state.status;
   const end = state.finishedAt ? Date.parse(state.finishedAt) : Date.now();
   $('#execution-duration').textContent = state.startedAt ? formatMs(end - Date.parse(state.startedAt)) : '';
+  // Set by the API when the execution carries a trace; shown as text to look it up in a tracer.
+  $('#execution-trace').hidden = typeof state.traceId !== 'string';
+  $('#execution-trace-id').textContent = typeof state.traceId === 'string' ? state.traceId : '';
+  $('#cancel-button').hidden = ENDED.includes(state.status);
   const rows = Object.values(state.nodes).map((node) => {
     const time = node.startedAt ? formatMs((node.finishedAt ? Date.parse(node.finishedAt) : Date.now()) - Date.parse(node.startedAt)) : '';
     const detail = node.error
@@ -232,16 +213,18 @@ function renderState(state) {
   });
   $('#nodes tbody').replaceChildren(...rows);
   const result = $('#execution-result');
-  if (state.status === 'completed' || state.status === 'failed') {
+  if (ENDED.includes(state.status)) {
     result.hidden = false;
     const out = $('#execution-output');
     out.dataset.status = state.status;
     out.textContent =
       state.status === 'failed'
         ? `${state.error?.code ?? 'ERROR'}${state.error?.nodeId ? ` in node ${state.error.nodeId}` : ''}: ${state.error?.message ?? ''}`
-        : typeof state.output?.text === 'string'
-          ? state.output.text
-          : JSON.stringify(state.output, null, 2);
+        : state.status === 'cancelled'
+          ? `CANCELLED by ${state.cancellation?.cancelledBy ?? 'someone'}${state.cancellation?.reason ? `: ${state.cancellation.reason}` : ''}`
+          : typeof state.output?.text === 'string'
+            ? state.output.text
+            : JSON.stringify(state.output, null, 2);
   } else {
     result.hidden = true;
   }
@@ -298,13 +281,32 @@ async function refreshExecution(executionId) {
   }
   renderState(state);
   renderTimeline(log.events);
-  return (state.status === 'completed' || state.status === 'failed') && state.pendingEvents === 0;
+  return ENDED.includes(state.status) && state.pendingEvents === 0;
+}
+
+async function cancelExecution() {
+  const { executionId } = view;
+  if (!(await confirmAction('Cancel execution', `Stop execution ${executionId}? No further node starts and the running agents stop.`, 'Cancel execution'))) return;
+  $('#cancel-error').textContent = '';
+  try {
+    const state = await post(`/api/executions/${executionId}/cancel`, { reason: 'cancelled from the console' });
+    if (view.executionId === executionId) renderState(state);
+  } catch (err) {
+    $('#cancel-error').textContent = err.message;
+  }
+}
+
+function stopExecutionView() {
+  clearTimeout(view.poll);
+  view.source?.close();
+  view = { executionId: undefined, poll: undefined, source: undefined, synced: false };
 }
 
 function showExecution(executionId) {
-  clearTimeout(view.poll);
-  view.source?.close();
+  stopExecutionView();
   view = { executionId, poll: undefined, source: undefined, synced: false };
+  $('#cancel-error').textContent = '';
+  $('#cancel-button').hidden = true;
   $('#execution-panel').hidden = false;
   $('#execution-id').textContent = executionId;
   $('#timeline').replaceChildren();
@@ -322,9 +324,21 @@ function showExecution(executionId) {
   void poll();
 }
 
+// Pages by hash: #/ (run), #/executions/<id> (run, showing one), #/executions, #/dead-letters, #/streams.
+const PAGES = { '#/executions': showExecutions, '#/dead-letters': showDeadLetters, '#/streams': showStreams };
+
 function route() {
-  const match = /^#\/executions\/([A-Za-z0-9_-]{1,128})$/.exec(location.hash);
-  if (match) showExecution(match[1]);
+  const hash = location.hash;
+  const match = /^#\/executions\/([A-Za-z0-9_-]{1,128})$/.exec(hash);
+  const page = PAGES[hash] === undefined ? 'run' : hash.slice(2);
+  for (const section of document.querySelectorAll('[data-page]')) section.hidden = section.dataset.page !== page;
+  for (const link of document.querySelectorAll('nav a')) link.classList.toggle('current', link.dataset.nav === page);
+  if (page !== 'run') {
+    stopExecutionView();
+    PAGES[hash]();
+  } else if (match) {
+    showExecution(match[1]);
+  }
 }
 
 async function main() {
@@ -336,7 +350,10 @@ async function main() {
   $('#workflow-select').replaceChildren(...workflows.map((w) => el('option', { value: w.id, text: w.name })));
   $('#workflow-select').addEventListener('change', renderWorkflow);
   $('#start-form').addEventListener('submit', startExecution);
+  $('#cancel-button').addEventListener('click', () => void cancelExecution());
   renderWorkflow();
+  setUpExecutions(workflows);
+  setUpDeadLetters();
   window.addEventListener('hashchange', route);
   route();
   document.body.dataset.ready = 'true';

@@ -1,12 +1,14 @@
 /** What the gateway's routes share: the bus client, the workflows, the execution store, settings. */
 import type { NatsClient } from '@multi-agent/nats-client';
-import type { ExecutionStore, WorkflowDefinition } from '@multi-agent/service-kit';
+import type { ExecutionStore, OutboxPublisher, WorkflowDefinition } from '@multi-agent/service-kit';
 
 /** Dependencies and settings of the routes. */
 export interface GatewayContext {
   client: NatsClient;
   workflows: Map<string, WorkflowDefinition>;
   store: ExecutionStore;
+  /** Publishes the events a transition of the gateway decided (a cancellation). */
+  outbox: OutboxPublisher;
   /** Most messages `GET /api/executions/:id/events` looks at. */
   eventScanLimit: number;
   /** Interval of SSE keep-alive comments (ms). */

@@ -7,15 +7,19 @@
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { NatsClient } from '@multi-agent/nats-client';
-import { ClaimCheckStore, counter, executionLimits, ExecutionStore, histogram } from '@multi-agent/service-kit';
+import { ClaimCheckStore, counter, executionLimits, ExecutionStore, histogram, OutboxPublisher } from '@multi-agent/service-kit';
 import type { StopService, WorkflowDefinition } from '@multi-agent/service-kit';
 import Fastify from 'fastify';
 import type { FastifyError } from 'fastify';
 import type { GatewayContext } from './context.js';
 import { HttpError } from './http-error.js';
+import { registerCancelRoutes } from './routes/cancel.js';
 import { registerConsoleRoutes } from './routes/console.js';
+import { registerDeadLetterRoutes } from './routes/dead-letters.js';
+import { registerExecutionListRoutes } from './routes/execution-list.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import { registerStreamRoutes } from './routes/streams.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerWorkflowRoutes } from './routes/workflows.js';
 
@@ -50,12 +54,6 @@ export function defaultPublicDir(): string {
   return fileURLToPath(new URL('../public', import.meta.url));
 }
 
-/**
- * Starts the gateway on a connected client and listens.
- *
- * @returns a stop function (closes the HTTP server and its SSE streams; the client stays open)
- *   carrying the `url` and `port` it listens on
- */
 /** The gateway's settings when neither the caller nor the environment sets them. */
 export const gatewayDefaults = {
   port: 3000,
@@ -66,12 +64,20 @@ export const gatewayDefaults = {
   bodyLimitBytes: 16 * 1024 * 1024,
 } as const;
 
+/**
+ * Starts the gateway on a connected client and listens.
+ *
+ * @returns a stop function (closes the HTTP server and its SSE streams; the client stays open)
+ *   carrying the `url` and `port` it listens on
+ */
 export async function startGateway(client: NatsClient, options: GatewayOptions): Promise<RunningGateway> {
   const settings = { ...gatewayDefaults, ...options };
+  const store = await ExecutionStore.open(client.jetstream.js, { replicas: client.config.replicas });
   const ctx: GatewayContext = {
     client,
     workflows: options.workflows,
-    store: await ExecutionStore.open(client.jetstream.js, { replicas: client.config.replicas }),
+    store,
+    outbox: new OutboxPublisher(client, store),
     eventScanLimit: settings.eventScanLimit,
     sseHeartbeatMs: settings.sseHeartbeatMs,
     tokenIdleMs: settings.tokenIdleMs,
@@ -99,7 +105,10 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({ error: 'BODY_TOO_LARGE', message: `request body larger than ${bodyLimit} bytes`, limitBytes: bodyLimit });
     }
-    if (error.validation !== undefined) {
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ error: 'UNSUPPORTED_MEDIA_TYPE', message: error.message });
+    }
+    if (error.validation !== undefined || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return reply.code(400).send({ error: 'INVALID_REQUEST', message: error.message });
     }
     if (error.statusCode !== undefined && error.statusCode < 500) {
@@ -112,7 +121,11 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
 
   registerOpsRoutes(app, ctx, () => ready);
   registerWorkflowRoutes(app, ctx);
+  registerExecutionListRoutes(app, ctx);
   registerExecutionRoutes(app, ctx, intake);
+  registerCancelRoutes(app, ctx);
+  registerDeadLetterRoutes(app, ctx);
+  registerStreamRoutes(app, ctx, () => ready);
   registerTokenRoutes(app, ctx, (delta) => sse.inc({ direction: delta > 0 ? 'opened' : 'closed' }));
   await registerConsoleRoutes(app, options.publicDir ?? defaultPublicDir());
 

@@ -34,14 +34,14 @@ function errorInfo(err: unknown): ErrorInfo {
   return { message: err instanceof Error ? err.message : String(err), code: 'MODEL_ERROR' };
 }
 
+/** The model service's settings when neither the caller nor the environment sets them. */
+export const modelDefaults = { concurrency: 8 } as const;
+
 /**
  * Starts the model service on a connected client.
  *
  * @returns a function that stops its subscriptions (the client stays open)
  */
-/** The model service's settings when neither the caller nor the environment sets them. */
-export const modelDefaults = { concurrency: 8 } as const;
-
 export async function startModelService(client: NatsClient, options: ModelServiceOptions = {}): Promise<StopService> {
   const provider = options.provider ?? new LocalModelProvider();
   const streams = new ExecutionStreams();

@@ -32,13 +32,13 @@ import {
   failDeadLettered,
   jsonDepth,
   MAX_INPUT_DEPTH,
+  OutboxPublisher,
   rejectExecution,
   settleNode,
   startExecution,
 } from '@multi-agent/service-kit';
 import type { ExecutionState, NodeOutcome, StopService, TransitionContext, WorkflowDefinition } from '@multi-agent/service-kit';
 import { executionDeadLetter } from './dead-letters.js';
-import { OutboxPublisher } from './outbox.js';
 import { Sweeper } from './sweeper.js';
 
 /** Options of {@link startOrchestration}. */
@@ -68,11 +68,6 @@ const KV_HEADER_ROOM = 1024;
 
 type NodeEvent = AgentExecutionCompletedEvent | AgentExecutionFailedEvent | ToolExecutionCompletedEvent | ToolExecutionFailedEvent;
 
-/**
- * Starts the orchestration service on a connected client.
- *
- * @returns a function that stops its subscriptions and sweeper (the client stays open)
- */
 /** The orchestration's settings when neither the caller nor the environment sets them. */
 export const orchestrationDefaults = {
   defaultNodeTimeoutMs: 120_000,
@@ -83,6 +78,11 @@ export const orchestrationDefaults = {
   concurrency: 16,
 } as const;
 
+/**
+ * Starts the orchestration service on a connected client.
+ *
+ * @returns a function that stops its subscriptions and sweeper (the client stays open)
+ */
 export async function startOrchestration(client: NatsClient, options: OrchestrationOptions): Promise<StopService> {
   const settings = { ...orchestrationDefaults, ...options };
   const limits = executionLimits(client.natsConnection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);

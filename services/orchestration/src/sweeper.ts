@@ -8,7 +8,7 @@
 import type { Logger } from '@multi-agent/nats-client';
 import { isTerminal } from '@multi-agent/service-kit';
 import type { ExecutionState, ExecutionStore } from '@multi-agent/service-kit';
-import type { OutboxPublisher } from './outbox.js';
+import type { OutboxPublisher } from '@multi-agent/service-kit';
 import { expireNodes, nextDeadline } from '@multi-agent/service-kit';
 import type { TransitionContext } from '@multi-agent/service-kit';
 

@@ -48,6 +48,12 @@ export type PlatformService = 'gateway' | 'orchestration' | 'agent' | 'tool' | '
 /** The name of the KV bucket of the `kv` idempotency store (the services' default store). */
 export const IDEMPOTENCY_BUCKET = 'IDEMPOTENCY';
 
+/**
+ * The KV bucket where the bus client's DLQ replayer marks each replayed record (key
+ * `seq.<dlqSequence>`, value `{ eventId, replayedAt }`); the client does not export its name.
+ */
+export const DLQ_REPLAYS_BUCKET = 'DLQ_REPLAYS';
+
 /** Every subject of the EVENTS stream: what a reader of the whole stream consumes. */
 const EVERY_EVENT: ConsumedSubject[] = (platformStreams().find((s) => s.name === StreamNames.EVENTS)?.subjects ?? []).map(
   (subject) => ({ subject }),
@@ -70,12 +76,19 @@ export const CLIENT_BUS_ACCESS: Readonly<BusAccess> = {
 /** Per service, what its own code does on the bus (its client adds {@link CLIENT_BUS_ACCESS}). */
 export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAccess>>> = {
   gateway: {
-    publishes: [EventSubjects.WORKFLOW_EXECUTION_REQUESTED],
-    // An execution's events (the whole stream, kept by correlationId) and its token stream, for the API.
-    consumes: [...EVERY_EVENT, { subject: `${EventSubjects.MODEL_TOKEN_STREAM}.*` }],
+    publishes: [
+      EventSubjects.WORKFLOW_EXECUTION_REQUESTED,
+      // An operator cancels an execution.
+      EventSubjects.EXECUTION_CANCELLED,
+      // An operator replays dead letters: each goes back to its original subject.
+      ...EVERY_EVENT.map((c) => c.subject),
+    ],
+    // An execution's events (the whole stream, kept by correlationId), its token stream, and the DLQ, for the API.
+    consumes: [...EVERY_EVENT, { subject: `${EventSubjects.MODEL_TOKEN_STREAM}.*` }, { subject: EventSubjects.DLQ_ALL }],
     serves: [],
     calls: [],
-    kvBuckets: [EXECUTIONS_BUCKET],
+    // The replay markers say which dead letters were replayed.
+    kvBuckets: [EXECUTIONS_BUCKET, DLQ_REPLAYS_BUCKET],
   },
   orchestration: {
     publishes: [
@@ -112,6 +125,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
       { subject: EventSubjects.AGENT_EXECUTION_REQUESTED, durable: 'agent-agent_execution_requested' },
       // The model's answer, read back from the stream by causationId.
       { subject: 'model.inference.>' },
+      // Every instance hears cancellations (a broadcast consumer each), to abort the nodes it runs.
+      { subject: EventSubjects.EXECUTION_CANCELLED },
     ],
     serves: [],
     calls: [EventSubjects.TOOL_EXECUTE_REQUEST],

@@ -21,6 +21,8 @@ export * from './failure.js';
 export * from './claim-check.js';
 export * from './execution/store.js';
 export * from './execution/transitions.js';
+export * from './execution/outbox.js';
+export * from './execution/summary.js';
 export * from './tool-call.js';
 export * from './metrics.js';
 export * from './ops-server.js';

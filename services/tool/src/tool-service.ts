@@ -28,14 +28,14 @@ function errorInfo(err: unknown): ErrorInfo {
   return { message: err instanceof Error ? err.message : String(err), code: 'TOOL_ERROR' };
 }
 
+/** The tool service's settings when neither the caller nor the environment sets them. */
+export const toolDefaults = { concurrency: 16 } as const;
+
 /**
  * Starts the tool service on a connected client.
  *
  * @returns a function that stops its subscriptions (the client stays open)
  */
-/** The tool service's settings when neither the caller nor the environment sets them. */
-export const toolDefaults = { concurrency: 16 } as const;
-
 export async function startToolService(client: NatsClient, options: ToolServiceOptions = {}): Promise<StopService> {
   const registry = new ToolRegistry([...builtinTools(options.builtin), ...(options.tools ?? [])]);
   const calls = counter(client.metrics.registry, 'tool_calls_total', 'Tool runs, by tool, path (request or node) and outcome.', ['tool', 'path', 'outcome']);

@@ -1,6 +1,6 @@
 /**
- * The web console: three static files from `public/`, read once at startup (a handful of
- * kilobytes; no static-file plugin needed).
+ * The web console: the static files of `public/` (a page, its ES modules, a style sheet), read
+ * once at startup (a few dozen kilobytes; no static-file plugin needed).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +9,10 @@ import type { FastifyInstance } from 'fastify';
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/dom.js': { file: 'dom.js', type: 'text/javascript; charset=utf-8' },
+  '/executions.js': { file: 'executions.js', type: 'text/javascript; charset=utf-8' },
+  '/dead-letters.js': { file: 'dead-letters.js', type: 'text/javascript; charset=utf-8' },
+  '/streams.js': { file: 'streams.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
 

@@ -6,11 +6,14 @@
 import type { ErrorInfo } from '@multi-agent/events';
 import type { WorkflowDefinition } from '../workflow/schema.js';
 
-/** Where an execution is. */
-export type ExecutionStatus = 'requested' | 'running' | 'completed' | 'failed';
+/** Where an execution is. `cancelled`: an operator stopped it before it ended. */
+export type ExecutionStatus = 'requested' | 'running' | 'completed' | 'failed' | 'cancelled';
 
-/** Where one node is. `skipped`: never ran, or was abandoned because another node failed. */
-export type NodeStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
+/**
+ * Where one node is. `skipped`: never ran, or was abandoned because another node failed or the
+ * execution was cancelled. `cancelled`: it was running when the execution was cancelled.
+ */
+export type NodeStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
 /** An event the orchestration decided to publish, kept in the state until it is published. */
 export interface OutboxEntry {
@@ -62,6 +65,8 @@ export interface ExecutionState {
   output?: unknown;
   /** Why it failed: `code`, `message`, the failed node, and details of the code (sizes, `dlqSequence`, ...). */
   error?: ErrorInfo & { nodeId?: string; [detail: string]: unknown };
+  /** Who cancelled it and why (status `cancelled`). */
+  cancellation?: { reason?: string; cancelledBy?: string };
   /** Events decided but not yet confirmed published (transactional outbox). */
   outbox: OutboxEntry[];
   /** Bumped by every transition. */
@@ -71,5 +76,5 @@ export interface ExecutionState {
 
 /** True once an execution has ended. */
 export function isTerminal(status: ExecutionStatus): boolean {
-  return status === 'completed' || status === 'failed';
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
 }

@@ -4,13 +4,15 @@
  * read the same revision cannot both win: the loser re-reads and re-decides, so two
  * orchestration replicas never advance the same node twice.
  */
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { DeterministicError } from '../failure.js';
 import { formatBytes } from './limits.js';
 import type { ExecutionState } from './state.js';
+import { summarise } from './summary.js';
+import type { ExecutionSummary } from './summary.js';
 
 /** Name of the bucket holding execution state. */
 export const EXECUTIONS_BUCKET = 'EXECUTIONS';
@@ -67,6 +69,8 @@ export class ExecutionRecordTooLargeError extends DeterministicError {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Records one pull of `summaries()` asks for. */
+const SUMMARY_BATCH = 1000;
 
 function isConflict(err: unknown): boolean {
   if (err instanceof JetStreamApiError) {
@@ -85,23 +89,65 @@ export class ExecutionStore {
   private constructor(
     /** The underlying bucket (for watching). */
     readonly kv: KV,
+    private readonly js: JetStreamClient,
+    private readonly bucket: string,
     private readonly maxAttempts: number,
     private readonly maxRecordBytes: number,
   ) {}
 
   /** Opens the bucket, creating it when missing. */
   static async open(js: JetStreamClient, options: ExecutionStoreOptions = {}): Promise<ExecutionStore> {
-    const kv = await new Kvm(js).create(options.bucket ?? EXECUTIONS_BUCKET, {
+    const bucket = options.bucket ?? EXECUTIONS_BUCKET;
+    const kv = await new Kvm(js).create(bucket, {
       history: 5,
       ttl: options.ttlMs ?? 7 * DAY_MS,
       replicas: options.replicas ?? 1,
     });
-    return new ExecutionStore(kv, options.maxAttempts ?? 50, options.maxRecordBytes ?? Number.POSITIVE_INFINITY);
+    return new ExecutionStore(kv, js, bucket, options.maxAttempts ?? 50, options.maxRecordBytes ?? Number.POSITIVE_INFINITY);
   }
 
   /** The current record, or undefined. */
   async get(executionId: string): Promise<StoredExecution | undefined> {
     return decode(await this.kv.get(executionId));
+  }
+
+  /**
+   * Every execution in the bucket, summarised, in one pass: an ordered consumer delivers the
+   * last value of each key (no request per key), and each record is reduced to its summary as
+   * it arrives, so a list never holds the full records (inputs, outputs). Unordered; sort with
+   * `newestFirst`.
+   */
+  async summaries(): Promise<ExecutionSummary[]> {
+    const found = new Map<string, ExecutionSummary>();
+    if ((await this.kv.status()).values === 0) return [];
+    const prefix = `$KV.${this.bucket}.`;
+    const reader = await this.js.consumers.get(`KV_${this.bucket}`, { filter_subjects: `${prefix}>`, deliver_policy: DeliverPolicy.LastPerSubject });
+    try {
+      // In batches (one pull each), until the last record; a batch that brings nothing ends the
+      // pass too (the records expired meanwhile).
+      for (let more = true; more; ) {
+        more = false;
+        for await (const msg of await reader.fetch({ max_messages: SUMMARY_BATCH, expires: 1000 })) {
+          const key = msg.subject.slice(prefix.length);
+          const operation = msg.headers?.get('KV-Operation');
+          if (operation === 'DEL' || operation === 'PURGE') {
+            found.delete(key);
+          } else {
+            try {
+              found.set(key, summarise(msg.json<ExecutionState>()));
+            } catch {
+              // An unreadable record is not an execution a list can show.
+            }
+          }
+          more = msg.info.pending > 0;
+          // The last one: do not wait for the rest of the batch to expire.
+          if (!more) break;
+        }
+      }
+    } finally {
+      await reader.delete().catch(() => undefined);
+    }
+    return [...found.values()];
   }
 
   /**

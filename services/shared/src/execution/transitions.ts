@@ -12,6 +12,7 @@ import { stableEventId } from '../stable-id.js';
 import { renderValue, TemplateError } from '../template.js';
 import type { AgentSpec, NodeInput, WorkflowDefinition, WorkflowNode } from '../workflow/schema.js';
 import { validateWorkflowInput } from '../workflow/validate.js';
+import { isTerminal } from './state.js';
 import type { ExecutionState, NodeState, OutboxEntry } from './state.js';
 
 /** What every transition needs besides the state. */
@@ -283,6 +284,46 @@ export function settleNode(current: ExecutionState | undefined, nodeId: string, 
   return state;
 }
 
+/** Who asks to cancel an execution, and why. */
+export interface CancelRequest {
+  reason?: string;
+  /** Who cancelled it (a user ID); recorded in the state and the event. */
+  cancelledBy?: string;
+}
+
+/**
+ * An operator cancels an execution that has not ended (`requested` or `running`): it becomes
+ * `cancelled`, running nodes `cancelled`, pending ones `skipped`, and `execution.cancelled` is
+ * decided. Nothing is dispatched after it: every later transition leaves an ended execution as
+ * it is, so a report of a node that was running changes nothing. Undefined (no change) once
+ * the execution has ended, cancelled included.
+ */
+export function cancelExecution(current: ExecutionState | undefined, request: CancelRequest, ctx: TransitionContext): ExecutionState | undefined {
+  if (current === undefined || isTerminal(current.status)) return undefined;
+  const state = clone(current, ctx.now);
+  state.status = 'cancelled';
+  state.cancellation = { ...(request.reason === undefined ? {} : { reason: request.reason }), ...(request.cancelledBy === undefined ? {} : { cancelledBy: request.cancelledBy }) };
+  state.finishedAt = ctx.now.toISOString();
+  if (state.startedAt !== undefined) state.durationMs = ctx.now.getTime() - Date.parse(state.startedAt);
+  for (const node of Object.values(state.nodes)) {
+    if (node.status === 'running') {
+      node.status = 'cancelled';
+      node.finishedAt = state.finishedAt;
+      node.error = { message: 'aborted: the execution was cancelled', code: 'CANCELLED' };
+    } else if (node.status === 'pending') {
+      node.status = 'skipped';
+      node.error = { message: 'not run: the execution was cancelled', code: 'SKIPPED' };
+    }
+  }
+  emit(state, EventSubjects.EXECUTION_CANCELLED, 'execution-cancelled', {
+    executionId: state.executionId,
+    workflowId: state.workflowId,
+    ...(request.cancelledBy === undefined ? {} : { userId: request.cancelledBy }),
+    ...(request.reason === undefined ? {} : { reason: request.reason }),
+  }, undefined);
+  return state;
+}
+
 /** A DLQ record of an event that belongs to an execution: what the orchestration fails it with. */
 export interface DeadLetteredEvent {
   /** The record's sequence in the DLQ stream (what `multi-agent dlq show/replay` take). */
@@ -304,7 +345,7 @@ export interface DeadLetteredEvent {
  * A finished execution does not change.
  */
 export function failDeadLettered(current: ExecutionState | undefined, dead: DeadLetteredEvent, ctx: TransitionContext): ExecutionState | undefined {
-  if (current === undefined || current.status === 'completed' || current.status === 'failed') return undefined;
+  if (current === undefined || isTerminal(current.status)) return undefined;
   if (dead.nodeId === undefined) {
     const state = clone(current, ctx.now);
     failExecution(state, dead.error, dead.eventId, ctx.now);

@@ -6,9 +6,9 @@
  * eventIds make JetStream keep one copy. No decided event is lost, none is doubled.
  */
 import type { NatsClient } from '@multi-agent/nats-client';
-import type { ExecutionStore, StoredExecution } from '@multi-agent/service-kit';
+import type { ExecutionStore, StoredExecution } from './store.js';
 
-/** Publishes outboxes for one orchestration instance. */
+/** Publishes outboxes: the orchestration's after each transition, the gateway's after a cancellation. */
 export class OutboxPublisher {
   constructor(
     private readonly client: NatsClient,
