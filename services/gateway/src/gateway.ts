@@ -13,6 +13,7 @@ import Fastify from 'fastify';
 import type { FastifyError } from 'fastify';
 import type { GatewayContext } from './context.js';
 import { HttpError } from './http-error.js';
+import { traceRequests } from './http-tracing.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -78,6 +79,7 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
   // Unknown body fields are an error, not silently dropped (ajv's default in fastify removes them).
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit, ajv: { customOptions: { removeAdditional: false } } });
   let ready = false;
+  traceRequests(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });

@@ -9,6 +9,8 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { startOpsServer } from './ops-server.js';
 import type { OpsServer } from './ops-server.js';
+import { startTracing } from './telemetry.js';
+import type { Tracing } from './telemetry.js';
 
 /** Stops a started service (not its client). */
 export type StopService = () => Promise<void>;
@@ -56,6 +58,7 @@ export async function runService(entry: ServiceEntry, env: Env = process.env): P
   let client: NatsClient | undefined;
   let stop: StopService | undefined;
   let ops: OpsServer | undefined;
+  let tracing: Tracing | undefined;
   let ready = false;
   let shuttingDown: Promise<void> | undefined;
 
@@ -67,6 +70,8 @@ export async function runService(entry: ServiceEntry, env: Env = process.env): P
         await stop?.();
         await client?.close();
         await ops?.close();
+        // After the client: the spans of the last events handled are exported too.
+        await tracing?.shutdown();
         logger.info('stopped');
       } catch (err) {
         logger.error({ err }, 'error while shutting down');
@@ -98,6 +103,9 @@ export async function runService(entry: ServiceEntry, env: Env = process.env): P
   try {
     const startupTimeoutMs = envInt(env, 'NATS_STARTUP_TIMEOUT_MS', 30_000, 0);
     const withParent = envBool(env, 'EXIT_WITH_PARENT', false);
+    // Before the client exists: its first publish and delivery are traced already.
+    tracing = startTracing(entry.name, env);
+    if (tracing !== undefined) logger.info('exporting traces by OTLP/HTTP');
     client = new NatsClient(serviceNatsConfig(env), entry.name, { logger, stopTimeoutMs: envInt(env, 'SERVICE_STOP_TIMEOUT_MS', 15_000, 0) });
     if (entry.defaultHealthPort !== false) {
       const c = client;
@@ -121,6 +129,7 @@ export async function runService(entry: ServiceEntry, env: Env = process.env): P
     logger.fatal({ err }, `${entry.name} service failed to start`);
     await client?.close().catch(() => undefined);
     await ops?.close();
+    await tracing?.shutdown().catch(() => undefined);
     process.exit(1);
   }
 }

@@ -64,6 +64,8 @@ export interface ExecutionState {
   error?: ErrorInfo & { nodeId?: string; [detail: string]: unknown };
   /** Events decided but not yet confirmed published (transactional outbox). */
   outbox: OutboxEntry[];
+  /** OpenTelemetry trace of the execution, when the gateway that accepted it traces. */
+  traceId?: string;
   /** Bumped by every transition. */
   version: number;
   updatedAt: string;
