@@ -66,6 +66,7 @@ export class EventDelivery {
 
   /** Handles one message and settles it. Never throws. */
   readonly process = async (msg: JsMsg, signal: AbortSignal): Promise<void> => {
+    if (msg.redelivered) this.deps.metrics.counter(this.deps.metrics.redelivered, this.settings.subscription).inc();
     let event: DomainEvent;
     try {
       event = decodeEvent(msg.data);

@@ -26,6 +26,10 @@ export class ClientMetrics {
   readonly inFlight: Gauge<'subscription'>;
   readonly connectionEvents: Counter<'type'>;
   readonly publishSeconds: Histogram<'stream'>;
+  readonly redelivered: Counter<'subscription'>;
+  readonly idempotencyStoreSeconds: Histogram<'operation'>;
+  readonly idempotencyStoreErrors: Counter<'operation'>;
+  readonly connected: Gauge;
 
   private readonly children = new Map<Counter<string>, Map<string, { inc(): void }>>();
 
@@ -130,6 +134,30 @@ export class ClientMetrics {
       help: 'Time from publish() to the JetStream acknowledgement, by stream.',
       labelNames: ['stream'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    this.redelivered = new Counter({
+      name: 'eventbus_redelivered_total',
+      help: 'Deliveries of an event the consumer had delivered before (delivery count > 1), by subscription pattern.',
+      labelNames: ['subscription'],
+      registers,
+    });
+    this.idempotencyStoreSeconds = new Histogram({
+      name: 'eventbus_idempotency_store_duration_seconds',
+      help: 'Idempotency store call time, by operation (claim, extend, complete, release).',
+      labelNames: ['operation'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    this.idempotencyStoreErrors = new Counter({
+      name: 'eventbus_idempotency_store_errors_total',
+      help: 'Idempotency store calls that failed (store unreachable, timeout), by operation.',
+      labelNames: ['operation'],
+      registers,
+    });
+    this.connected = new Gauge({
+      name: 'eventbus_connected',
+      help: '1 while the client is connected to NATS, 0 before connecting, while reconnecting and after closing.',
       registers,
     });
     this.lagGauge('eventbus_consumer_pending_messages', 'Stored messages not yet delivered to a durable consumer.', (l) => l.pending, registers);

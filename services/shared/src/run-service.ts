@@ -7,6 +7,7 @@ import { envBool, envInt, loadNatsConfig, NatsClient } from '@multi-agent/nats-c
 import type { Env } from '@multi-agent/nats-client';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
+import { collectDefaultMetrics } from 'prom-client';
 import { startOpsServer } from './ops-server.js';
 import type { OpsServer } from './ops-server.js';
 import { startTracing } from './telemetry.js';
@@ -107,6 +108,8 @@ export async function runService(entry: ServiceEntry, env: Env = process.env): P
     tracing = startTracing(entry.name, env);
     if (tracing !== undefined) logger.info('exporting traces by OTLP/HTTP');
     client = new NatsClient(serviceNatsConfig(env), entry.name, { logger, stopTimeoutMs: envInt(env, 'SERVICE_STOP_TIMEOUT_MS', 15_000, 0) });
+    // Once per process, on the registry /metrics serves: CPU, memory, event-loop lag, GC, handles.
+    collectDefaultMetrics({ register: client.metrics.registry });
     if (entry.defaultHealthPort !== false) {
       const c = client;
       ops = await startOpsServer({
