@@ -44,6 +44,9 @@ it('one trace spans gateway, orchestration, tool, agent and model, each consume 
   expect((await waitForEnd(platform.store, executionId)).status).toBe('completed');
   const api = (await (await fetch(`${platform.gatewayUrl}/api/executions/${executionId}`)).json()) as { traceId?: string };
   expect(api.traceId).toBe(traceId);
+  // Probes and scrapes make no traces.
+  expect((await fetch(`${platform.gatewayUrl}/readyz`)).status).toBe(200);
+  expect((await fetch(`${platform.gatewayUrl}/metrics`)).status).toBe(200);
 
   // The model ends the token stream on execution.completed: the last consume of the execution.
   const spans = await waitFor(() => {
@@ -58,6 +61,7 @@ it('one trace spans gateway, orchestration, tool, agent and model, each consume 
 
   // The gateway's request is the root; every other span's parent is in the trace.
   const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
+  expect(exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER && /readyz|metrics/.test(s.name))).toEqual([]);
   const [root, ...others] = named(spans, SpanKind.SERVER, 'POST /api/workflows/:workflowId/executions');
   expect(others).toEqual([]);
   expect(root!.parentSpanContext).toBeUndefined();

@@ -8,12 +8,16 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace } f
 import type { Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
+/** Probes and scrapes: a trace each would only bury the requests worth following. */
+const UNTRACED_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
 /** Adds the request span hooks to `app`. */
 export function traceRequests(app: FastifyInstance): void {
   const tracer = trace.getTracer('@multi-agent/gateway');
   const spans = new WeakMap<FastifyRequest, Span>();
   app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url ?? 'unmatched';
+    if (UNTRACED_ROUTES.has(route)) return;
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const span = tracer.startSpan(
       `${request.method} ${route}`,
