@@ -69,7 +69,7 @@ async function inSpan<T>(name: string, kind: SpanKind, attributes: Attributes, p
 function recordError(span: Span, err: unknown): void {
   span.recordException(err instanceof Error ? err : String(err));
   const code = (err as { code?: unknown } | null)?.code;
-  span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === 'string' ? code : undefined });
+  span.setStatus(typeof code === 'string' ? { code: SpanStatusCode.ERROR, message: code } : { code: SpanStatusCode.ERROR });
 }
 
 /**
