@@ -83,7 +83,8 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
   const context = (): TransitionContext => ({ now: new Date(), defaultNodeTimeoutMs: options.defaultNodeTimeoutMs ?? 120_000 });
   const staleRequestMs = options.staleRequestMs ?? 15 * 60_000;
   const concurrency = options.concurrency ?? 16;
-  const metrics = new ExecutionMetrics(client.metrics.registry);
+  const registry = client.metrics.registry;
+  const metrics = new ExecutionMetrics(registry);
   const record = metrics.record.bind(metrics);
 
   const onRequested = async (event: WorkflowExecutionRequestedEvent, ctx: HandlerContext): Promise<void> => {

@@ -7,9 +7,9 @@ import { envBool, envInt, loadNatsConfig, NatsClient } from '@multi-agent/nats-c
 import type { Env } from '@multi-agent/nats-client';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics } from 'prom-client';
 import { startOpsServer } from './ops-server.js';
 import type { OpsServer } from './ops-server.js';
+import { collectDefaultMetrics } from 'prom-client';
 import { startTracing } from './telemetry.js';
 import type { Tracing } from './telemetry.js';
 
