@@ -16,6 +16,7 @@ import { ClientClosedError, NotConnectedError } from './errors.js';
 import { readEvents } from './event-log.js';
 import type { ReadEventsOptions, StoredEvent } from './event-log.js';
 import type { EventHandler, SubscribeOptions, Subscription } from './handler.js';
+import { instrumentStore } from './idempotency/instrumented-store.js';
 import { openIdempotencyStore } from './idempotency/open-store.js';
 import type { IdempotencyStore } from './idempotency/store.js';
 import { createLogger } from './logger.js';
@@ -240,7 +241,8 @@ export class NatsClient {
         if (s.action === 'drift-not-updated') this.logger.warn(s, 'stream config drifted and could not be updated');
         else if (s.action !== 'unchanged') this.logger.info(s, `stream ${s.action}`);
       }
-      const store = this.options.idempotencyStore ?? (await openIdempotencyStore(this.config, connection.js, SETUP_TIMEOUT_MS));
+      const opened = this.options.idempotencyStore ?? (await openIdempotencyStore(this.config, connection.js, SETUP_TIMEOUT_MS));
+      const store = opened === undefined ? undefined : instrumentStore(opened, this.metrics);
       const subscriber = new Subscriber({
         connection,
         config: this.config,

@@ -81,6 +81,7 @@ export class BusConnection implements PublishTarget {
       const js = jetstream(nc, { timeout: deps.config.publishTimeoutMs });
       const jsm = await withApiRetry('JetStream account info', deps.setupTimeoutMs, () => jetstreamManager(nc));
       const connection = new BusConnection(nc, js, jsm, deps);
+      deps.metrics.connected.set(1);
       void connection.watchStatus();
       return connection;
     } catch (err) {
@@ -116,6 +117,7 @@ export class BusConnection implements PublishTarget {
     if (this.nc.isClosed()) return;
     if (this.isUp) await this.nc.drain().catch(() => this.nc.close());
     else await this.nc.close();
+    this.deps.metrics.connected.set(0);
   }
 
   private async watchStatus(): Promise<void> {
@@ -124,14 +126,17 @@ export class BusConnection implements PublishTarget {
       metrics.connectionEvents.inc({ type: status.type });
       if (status.type === 'disconnect') {
         this.connected = false;
+        metrics.connected.set(0);
         logger.warn({ server: status.server }, 'disconnected from NATS; reconnecting');
       } else if (status.type === 'reconnect') {
         this.connected = true;
+        metrics.connected.set(1);
         for (const wake of this.reconnectWaiters) wake();
         this.reconnectWaiters.clear();
         logger.info({ server: status.server }, 'reconnected to NATS');
       }
     }
     this.connected = false;
+    metrics.connected.set(0);
   }
 }

@@ -12,6 +12,7 @@ import type { Logger } from './logger.js';
 import type { ClientMetrics } from './metrics.js';
 import type { PublishableEvent, PublishResult } from './publisher.js';
 import { REPLY_ERROR_HEADER, encodeReplyError, replyEvent } from './reply.js';
+import { runInConsumeSpan } from './tracing.js';
 
 /** Settings of a core subscription. */
 export interface CoreSubscriptionSettings {
@@ -102,7 +103,10 @@ export class CoreSubscription implements Subscription {
         publish: (next) => this.deps.publishCausedBy(next, cause),
         logger: this.deps.logger,
       };
-      const result = await this.handler(event, ctx);
+      const result = await runInConsumeSpan(
+        { subject: msg.subject, event: cause, consumer: this.consumer, header: (name) => msg.headers?.get(name) || undefined, isRequest: msg.reply !== undefined },
+        async () => this.handler(cause, ctx),
+      );
       if (msg.reply !== undefined && result !== undefined) msg.respond(encodeEvent(replyEvent(event, msg.subject, result)));
       this.count('acked');
     } catch (err) {

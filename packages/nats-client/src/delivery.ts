@@ -17,7 +17,7 @@ import type { Logger } from './logger.js';
 import type { ClientMetrics } from './metrics.js';
 import type { PublishableEvent, PublishResult } from './publisher.js';
 import { deadLetterReason, isNonRetryable, retryDelay } from './retry.js';
-import { extractTraceContext, tracingEnabled, withTraceContext } from './tracing.js';
+import { runInConsumeSpan } from './tracing.js';
 
 /** Settings of one delivery pipeline. */
 export interface DeliverySettings {
@@ -66,6 +66,7 @@ export class EventDelivery {
 
   /** Handles one message and settles it. Never throws. */
   readonly process = async (msg: JsMsg, signal: AbortSignal): Promise<void> => {
+    if (msg.redelivered) this.deps.metrics.counter(this.deps.metrics.redelivered, this.settings.subscription).inc();
     let event: DomainEvent;
     try {
       event = decodeEvent(msg.data);
@@ -206,12 +207,10 @@ export class EventDelivery {
     }
   }
 
-  /** Calls the handler inside the publisher's trace context (when tracing is set up at all). */
+  /** Calls the handler inside its consume span, a child of the publisher's (when tracing is set up at all). */
   private async invoke(event: DomainEvent, ctx: HandlerContext, msg: JsMsg): Promise<unknown> {
-    // Without a registered propagator there is nothing to extract, and parsing headers costs.
-    if (!tracingEnabled()) return this.handler(event, ctx);
-    const trace = extractTraceContext((name) => msg.headers?.get(name) || undefined);
-    return withTraceContext(trace, () => this.handler(event, ctx));
+    const header = (name: string): string | undefined => msg.headers?.get(name) || undefined;
+    return runInConsumeSpan({ subject: msg.subject, event, consumer: this.settings.consumer, header, isRequest: false }, async () => this.handler(event, ctx));
   }
 
   private async fail(msg: JsMsg, err: unknown, event: DomainEvent | undefined): Promise<void> {

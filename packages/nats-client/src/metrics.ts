@@ -16,6 +16,9 @@ export interface ConsumerLag {
   redelivered: number;
 }
 
+/** Buckets (seconds) of one round trip to a server: a publish, an idempotency store call. */
+const SERVER_CALL_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5];
+
 /** The metrics a client records; expose `registry` on a `/metrics` endpoint. */
 export class ClientMetrics {
   readonly registry: Registry;
@@ -26,6 +29,10 @@ export class ClientMetrics {
   readonly inFlight: Gauge<'subscription'>;
   readonly connectionEvents: Counter<'type'>;
   readonly publishSeconds: Histogram<'stream'>;
+  readonly redelivered: Counter<'subscription'>;
+  readonly idempotencyStoreSeconds: Histogram<'operation'>;
+  readonly idempotencyStoreErrors: Counter<'operation'>;
+  readonly connected: Gauge;
 
   private readonly children = new Map<Counter, Map<string, { inc(): void }>>();
 
@@ -88,50 +95,41 @@ export class ClientMetrics {
     this.registry = registry ?? new Registry();
     if (registry === undefined) this.registry.setDefaultLabels({ service });
     const registers = [this.registry];
-    this.published = new Counter({
-      name: 'eventbus_published_total',
-      help: 'Events published, by stream (or "core") and outcome.',
-      labelNames: ['stream', 'outcome'],
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> => new Counter({ name, help, labelNames, registers });
+    const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: number[]): Histogram<L> =>
+      new Histogram({ name, help, labelNames, buckets, registers });
+    this.published = counter('eventbus_published_total', 'Events published, by stream (or "core") and outcome.', ['stream', 'outcome']);
+    this.consumed = counter(
+      'eventbus_consumed_total',
+      'Deliveries handled, by subscription pattern and outcome (acked, retried, duplicate, dead_lettered, failed).',
+      ['subscription', 'outcome'],
+    );
+    this.redelivered = counter(
+      'eventbus_redelivered_total',
+      'Deliveries of an event the consumer had delivered before (delivery count > 1), by subscription pattern.',
+      ['subscription'],
+    );
+    this.handlerSeconds = histogram('eventbus_handler_duration_seconds', 'Handler run time.', ['subscription'], [0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 30, 120, 600]);
+    this.deadLettered = counter('eventbus_dead_lettered_total', 'DLQ records written, by consumer and reason.', ['consumer', 'reason']);
+    this.inFlight = new Gauge({ name: 'eventbus_handlers_in_flight', help: 'Handlers running now.', labelNames: ['subscription'], registers });
+    this.connectionEvents = counter('eventbus_connection_events_total', 'Connection status changes (disconnect, reconnect, ...).', ['type']);
+    this.connected = new Gauge({
+      name: 'eventbus_connected',
+      help: '1 while the client is connected to NATS, 0 before connecting, while reconnecting and after closing.',
       registers,
     });
-    this.consumed = new Counter({
-      name: 'eventbus_consumed_total',
-      help: 'Deliveries handled, by subscription pattern and outcome (acked, retried, duplicate, dead_lettered, failed).',
-      labelNames: ['subscription', 'outcome'],
-      registers,
-    });
-    this.handlerSeconds = new Histogram({
-      name: 'eventbus_handler_duration_seconds',
-      help: 'Handler run time.',
-      labelNames: ['subscription'],
-      buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 30, 120, 600],
-      registers,
-    });
-    this.deadLettered = new Counter({
-      name: 'eventbus_dead_lettered_total',
-      help: 'DLQ records written, by consumer and reason.',
-      labelNames: ['consumer', 'reason'],
-      registers,
-    });
-    this.inFlight = new Gauge({
-      name: 'eventbus_handlers_in_flight',
-      help: 'Handlers running now.',
-      labelNames: ['subscription'],
-      registers,
-    });
-    this.connectionEvents = new Counter({
-      name: 'eventbus_connection_events_total',
-      help: 'Connection status changes (disconnect, reconnect, ...).',
-      labelNames: ['type'],
-      registers,
-    });
-    this.publishSeconds = new Histogram({
-      name: 'eventbus_publish_duration_seconds',
-      help: 'Time from publish() to the JetStream acknowledgement, by stream.',
-      labelNames: ['stream'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5],
-      registers,
-    });
+    this.publishSeconds = histogram('eventbus_publish_duration_seconds', 'Time from publish() to the JetStream acknowledgement, by stream.', ['stream'], SERVER_CALL_BUCKETS);
+    this.idempotencyStoreSeconds = histogram(
+      'eventbus_idempotency_store_duration_seconds',
+      'Idempotency store call time, by operation (claim, extend, complete, release).',
+      ['operation'],
+      SERVER_CALL_BUCKETS,
+    );
+    this.idempotencyStoreErrors = counter(
+      'eventbus_idempotency_store_errors_total',
+      'Idempotency store calls that failed (store unreachable, timeout), by operation.',
+      ['operation'],
+    );
     this.lagGauge('eventbus_consumer_pending_messages', 'Stored messages not yet delivered to a durable consumer.', (l) => l.pending, registers);
     this.lagGauge('eventbus_consumer_ack_pending_messages', 'Messages delivered to a durable consumer and not yet acknowledged.', (l) => l.ackPending, registers);
     this.lagGauge('eventbus_consumer_redelivered_messages', 'Unacknowledged messages of a durable consumer delivered more than once.', (l) => l.redelivered, registers);

@@ -15,7 +15,7 @@ import { isNoAnswer } from './jetstream-api.js';
 import type { ClientMetrics } from './metrics.js';
 import { isCoreSubject, streamFor } from './topology.js';
 import type { StreamSpec } from './topology.js';
-import { injectTraceContext } from './tracing.js';
+import { inPublishSpan, injectTraceContext } from './tracing.js';
 
 /**
  * An event to publish. `eventId`, `timestamp` and `version` are filled when missing
@@ -90,7 +90,11 @@ export class EventPublisher {
   }
 
   /** Publishes an already validated event to `subject` (which may differ from its eventType, as for DLQ records). */
-  async publishEncoded(subject: string, event: DomainEvent, payload: Uint8Array, msgId = event.eventId): Promise<PublishResult> {
+  publishEncoded(subject: string, event: DomainEvent, payload: Uint8Array, msgId = event.eventId): Promise<PublishResult> {
+    return inPublishSpan(subject, event, () => this.send(subject, event, payload, msgId));
+  }
+
+  private async send(subject: string, event: DomainEvent, payload: Uint8Array, msgId: string): Promise<PublishResult> {
     const deadline = Date.now() + this.config.publishTimeoutMs;
     // Connected: no await before the publish, so a burst of publishes shares socket writes.
     const target = this.connectedTarget() ?? (await this.reconnectedTarget(subject, deadline));

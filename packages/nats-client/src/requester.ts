@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { messageHeaders } from './publisher.js';
 import type { PublishableEvent } from './publisher.js';
 import { REPLY_ERROR_HEADER, decodeReply, responseSubjectOf } from './reply.js';
+import { inRequestSpan } from './tracing.js';
 
 type Resolve = (event: DomainEvent) => void;
 
@@ -36,10 +37,15 @@ export class Requester {
     const maxPayload = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (payload.length > maxPayload) throw new PayloadTooLargeError(payload.length, maxPayload, subject);
 
+    return inRequestSpan(subject, event, () => this.send(nc, subject, event, payload, timeoutMs));
+  }
+
+  private async send(nc: NatsConnection, subject: string, event: DomainEvent, payload: Uint8Array, timeoutMs: number): Promise<DomainEvent> {
     const viaEvent = new Promise<DomainEvent>((resolve) => {
       this.waiting.set(event.eventId, resolve);
       this.listen(nc, responseSubjectOf(subject));
     });
+    // Headers built here carry the request span as the replier's parent.
     const viaInbox = nc
       .request(subject, payload, { timeout: timeoutMs, headers: messageHeaders(event) })
       .then((msg) => decodeReply(subject, msg.data, msg.headers?.has(REPLY_ERROR_HEADER) === true));

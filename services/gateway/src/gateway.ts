@@ -14,6 +14,7 @@ import type { FastifyError } from 'fastify';
 import type { GatewayContext } from './context.js';
 import { HttpError } from './http-error.js';
 import { registerCancelRoutes } from './routes/cancel.js';
+import { traceRequests } from './http-tracing.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerExecutionListRoutes } from './routes/execution-list.js';
@@ -95,6 +96,7 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
   // Unknown body fields are an error, not silently dropped (ajv's default in fastify removes them).
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit, ajv: { customOptions: { removeAdditional: false } } });
   let ready = false;
+  traceRequests(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });

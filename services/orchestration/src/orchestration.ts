@@ -25,7 +25,6 @@ import {
   checkInputLimits,
   classifyingHandler,
   compactRecord,
-  counter,
   executionLimits,
   ExecutionRecordTooLargeError,
   ExecutionStore,
@@ -37,8 +36,9 @@ import {
   settleNode,
   startExecution,
 } from '@multi-agent/service-kit';
-import type { ExecutionState, NodeOutcome, StopService, TransitionContext, WorkflowDefinition } from '@multi-agent/service-kit';
+import type { ExecutionState, ExecutionStatus, NodeOutcome, StopService, TransitionContext, WorkflowDefinition } from '@multi-agent/service-kit';
 import { executionDeadLetter } from './dead-letters.js';
+import { ExecutionMetrics } from './execution-metrics.js';
 import { Sweeper } from './sweeper.js';
 
 /** Options of {@link startOrchestration}. */
@@ -94,23 +94,15 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
   const context = (): TransitionContext => ({ now: new Date(), defaultNodeTimeoutMs: settings.defaultNodeTimeoutMs });
   const { staleRequestMs, concurrency } = settings;
   const registry = client.metrics.registry;
-  const executions = counter(registry, 'orchestration_executions_total', 'Executions that ended, by workflow and status.', ['workflow', 'status']);
-  const transitions = counter(registry, 'orchestration_transitions_total', 'State changes applied, by trigger.', ['trigger']);
-
-  const record = (trigger: string, before: string | undefined, after: { state: { status: string; workflowId: string } } | undefined, changed: boolean): void => {
-    if (!changed || after === undefined) return;
-    transitions.inc({ trigger });
-    if (before !== after.state.status && (after.state.status === 'completed' || after.state.status === 'failed')) {
-      executions.inc({ workflow: after.state.workflowId, status: after.state.status });
-    }
-  };
+  const metrics = new ExecutionMetrics(registry);
+  const record = metrics.record.bind(metrics);
 
   const onRequested = async (event: WorkflowExecutionRequestedEvent, ctx: HandlerContext): Promise<void> => {
     const { executionId, workflowId } = event.data;
     const workflow = options.workflows.get(workflowId);
     // Checked before anything copies the input: a deep one would overflow a clone's stack.
     const rejection = checkInputLimits(workflow, event.data.input ?? {}, limits);
-    let before: string | undefined;
+    let before: ExecutionStatus | undefined;
     const stale = Date.now() - event.timestamp.getTime() > staleRequestMs;
     const { stored, changed } = await store.mutate(executionId, (current) => {
       before = current?.status;
@@ -128,7 +120,7 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
 
   const onNodeEvent = (outcomeOf: (event: NodeEvent) => NodeOutcome) => async (event: NodeEvent, ctx: HandlerContext): Promise<void> => {
     const { executionId, nodeId } = event.data;
-    let before: string | undefined;
+    let before: ExecutionStatus | undefined;
     const { stored, changed } = await store.mutate(executionId, (current) => {
       before = current?.status;
       return settleNode(current, nodeId, outcomeOf(event), context());
@@ -166,7 +158,7 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
     // publishes what its handler could not).
     const decide = (current: ExecutionState | undefined): ExecutionState | undefined =>
       request !== undefined ? rejectExecution(current, request, failure.error, context()) : failDeadLettered(current, failure, context());
-    let before: string | undefined;
+    let before: ExecutionStatus | undefined;
     let result;
     try {
       result = await store.mutate(executionId, (current) => {
@@ -203,6 +195,7 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
     startupGraceMs: settings.startupGraceMs,
     context,
     logger: client.logger,
+    metrics,
   });
   await sweeper.start();
 

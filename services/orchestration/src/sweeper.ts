@@ -9,6 +9,7 @@ import type { Logger } from '@multi-agent/nats-client';
 import { isTerminal } from '@multi-agent/service-kit';
 import type { ExecutionState, ExecutionStore } from '@multi-agent/service-kit';
 import type { OutboxPublisher } from '@multi-agent/service-kit';
+import type { ExecutionMetrics } from './execution-metrics.js';
 import { expireNodes, nextDeadline } from '@multi-agent/service-kit';
 import type { TransitionContext } from '@multi-agent/service-kit';
 
@@ -22,6 +23,8 @@ export interface SweeperOptions {
   startupGraceMs: number;
   context: () => TransitionContext;
   logger: Logger;
+  /** Counts the executions a node timeout ends. */
+  metrics: ExecutionMetrics;
 }
 
 /** Watches live executions and enforces node deadlines. */
@@ -99,6 +102,7 @@ export class Sweeper {
       if (mayExpire && state.status === 'running' && deadline !== undefined && deadline <= now) {
         const { stored, changed } = await this.store.mutate(executionId, (current) => expireNodes(current, this.options.context()));
         if (changed) this.options.logger.warn({ executionId, error: stored?.state.error }, 'node timed out');
+        this.options.metrics.record('node-timeout', state.status, stored, changed);
         await this.outbox.flush(stored);
       }
     }

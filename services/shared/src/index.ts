@@ -27,4 +27,5 @@ export * from './tool-call.js';
 export * from './metrics.js';
 export * from './ops-server.js';
 export * from './run-service.js';
+export * from './telemetry.js';
 export * from './bus-access.js';

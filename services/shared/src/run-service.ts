@@ -7,6 +7,9 @@ import { createLogger, envBool, envInt, loadNatsConfig, NatsClient } from '@mult
 import type { Env, Logger } from '@multi-agent/nats-client';
 import { startOpsServer } from './ops-server.js';
 import type { OpsServer } from './ops-server.js';
+import { collectDefaultMetrics } from 'prom-client';
+import { startTracing } from './telemetry.js';
+import type { Tracing } from './telemetry.js';
 
 /** Stops a started service (not its client). */
 export type StopService = () => Promise<void>;
@@ -54,6 +57,7 @@ export async function runService(entry: ServiceEntry, env: Env = process.env): P
   let client: NatsClient | undefined;
   let stop: StopService | undefined;
   let ops: OpsServer | undefined;
+  let tracing: Tracing | undefined;
   let ready = false;
   let shuttingDown: Promise<void> | undefined;
 
@@ -65,6 +69,8 @@ export async function runService(entry: ServiceEntry, env: Env = process.env): P
         await stop?.();
         await client?.close();
         await ops?.close();
+        // After the client: the spans of the last events handled are exported too.
+        await tracing?.shutdown();
         logger.info('stopped');
       } catch (err) {
         logger.error({ err }, 'error while shutting down');
@@ -96,7 +102,12 @@ export async function runService(entry: ServiceEntry, env: Env = process.env): P
   try {
     const startupTimeoutMs = envInt(env, 'NATS_STARTUP_TIMEOUT_MS', 30_000, 0);
     const withParent = envBool(env, 'EXIT_WITH_PARENT', false);
+    // Before the client exists: its first publish and delivery are traced already.
+    tracing = startTracing(entry.name, env);
+    if (tracing !== undefined) logger.info('exporting traces by OTLP/HTTP');
     client = new NatsClient(serviceNatsConfig(env), entry.name, { logger, stopTimeoutMs: envInt(env, 'SERVICE_STOP_TIMEOUT_MS', 15_000, 0) });
+    // Once per process, on the registry /metrics serves: CPU, memory, event-loop lag, GC, handles.
+    collectDefaultMetrics({ register: client.metrics.registry });
     if (entry.defaultHealthPort !== false) {
       const c = client;
       ops = await startOpsServer({
@@ -119,6 +130,7 @@ export async function runService(entry: ServiceEntry, env: Env = process.env): P
     logger.fatal({ err }, `${entry.name} service failed to start`);
     await client?.close().catch(() => undefined);
     await ops?.close();
+    await tracing?.shutdown().catch(() => undefined);
     process.exit(1);
   }
 }

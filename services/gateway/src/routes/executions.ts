@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventSubjects } from '@multi-agent/events';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { ExecutionState, StoredExecution } from '@multi-agent/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { idSchema } from '../context.js';
@@ -64,6 +65,9 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
       const input = await acceptInput(workflow, request.body ?? {}, executionId, intake);
       const userId = request.body?.userId ?? 'anonymous';
       const now = new Date().toISOString();
+      // The request's trace (tracing on): every event of the execution joins it.
+      const span = trace.getActiveSpan()?.spanContext();
+      const traceId = span !== undefined && isSpanContextValid(span) ? span.traceId : undefined;
       await ctx.store.create({
         executionId,
         workflowId,
@@ -76,6 +80,7 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
         outbox: [],
         version: 1,
         updatedAt: now,
+        ...(traceId === undefined ? {} : { traceId }),
       });
       try {
         await ctx.client.publish({
@@ -99,6 +104,7 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
         executionId,
         workflowId,
         status: 'requested',
+        ...(traceId === undefined ? {} : { traceId }),
         links: { self: base, events: `${base}/events`, tokens: `${base}/tokens`, console: `/#/executions/${executionId}` },
       });
     },

@@ -69,6 +69,8 @@ export interface ExecutionState {
   cancellation?: { reason?: string; cancelledBy?: string };
   /** Events decided but not yet confirmed published (transactional outbox). */
   outbox: OutboxEntry[];
+  /** OpenTelemetry trace of the execution, when the gateway that accepted it traces. */
+  traceId?: string;
   /** Bumped by every transition. */
   version: number;
   updatedAt: string;

@@ -1,0 +1,94 @@
+/**
+ * The client metrics an operator watches besides backlog and latency, each read from the
+ * registry after making the thing happen on a real server: redeliveries, the idempotency
+ * store's call times and failures, and whether the client is connected.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Registry } from 'prom-client';
+import { NatsServer } from '@multi-agent/testing';
+import { MemoryIdempotencyStore } from '../src/index.js';
+import type { ClaimResult } from '../src/index.js';
+import { clientPool, testEvent, uniqueToken, waitFor } from './support.js';
+
+let server: NatsServer;
+const pool = clientPool();
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+});
+afterAll(async () => {
+  await pool.closeAll();
+  await server.stop();
+});
+
+/** The value of the series of `name` whose labels include `labels` (0 when there is none). */
+async function value(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (metric === undefined) throw new Error(`${name} is not registered`);
+  const { values } = await metric.get();
+  const match = values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l) && (v as { metricName?: string }).metricName !== `${name}_bucket`);
+  return match?.value ?? 0;
+}
+
+/** A memory store whose first claim fails, as an unreachable store's would. */
+class FlakyStore extends MemoryIdempotencyStore {
+  private failed = false;
+
+  override claim(key: string, leaseMs: number): Promise<ClaimResult> {
+    if (!this.failed) {
+      this.failed = true;
+      return Promise.reject(new Error('store unreachable'));
+    }
+    return super.claim(key, leaseMs);
+  }
+}
+
+it('counts a redelivery per delivery with a delivery count above 1', async () => {
+  const client = await pool.client(server.url);
+  const subject = `execution.${uniqueToken('redeliver')}.step`;
+  let attempts = 0;
+  await client.subscribe(subject, () => {
+    attempts += 1;
+    if (attempts < 3) throw new Error('transient');
+  });
+  await client.publish(testEvent(subject));
+  await waitFor(async () => (await value(client.metrics.registry, 'eventbus_consumed_total', { subscription: subject, outcome: 'acked' })) === 1, 10_000, 'the third attempt acked');
+  expect(await value(client.metrics.registry, 'eventbus_redelivered_total', { subscription: subject })).toBe(2);
+});
+
+it('times idempotency store calls by operation and counts the failed ones', async () => {
+  const store = new FlakyStore({ ttlMs: 60_000, maxEntries: 1000 });
+  const client = await pool.client(server.url, undefined, {}, { idempotencyStore: store });
+  const subject = `execution.${uniqueToken('store')}.step`;
+  await client.subscribe(subject, () => undefined);
+  await client.publish(testEvent(subject));
+  const { registry } = client.metrics;
+  await waitFor(async () => (await value(registry, 'eventbus_consumed_total', { subscription: subject, outcome: 'acked' })) === 1, 10_000, 'the event acked after the store came back');
+  expect(await value(registry, 'eventbus_consumed_total', { subscription: subject, outcome: 'store_error' })).toBe(1);
+  expect(await value(registry, 'eventbus_idempotency_store_errors_total', { operation: 'claim' })).toBe(1);
+  expect(await value(registry, 'eventbus_idempotency_store_errors_total', { operation: 'complete' })).toBe(0);
+  // Two claims (the failed one is timed too) and one completion.
+  const count = async (operation: string): Promise<number> => {
+    const { values } = await registry.getSingleMetric('eventbus_idempotency_store_duration_seconds')!.get();
+    return values.find((v) => (v as { metricName?: string }).metricName === 'eventbus_idempotency_store_duration_seconds_count' && v.labels.operation === operation)?.value ?? 0;
+  };
+  expect(await count('claim')).toBe(2);
+  expect(await count('complete')).toBe(1);
+});
+
+it('reports the connection as 1 while connected and 0 while reconnecting and after close', async () => {
+  const own = await NatsServer.start();
+  try {
+    const client = await pool.client(own.url, undefined, { maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const connected = (): Promise<number> => value(client.metrics.registry, 'eventbus_connected');
+    expect(await connected()).toBe(1);
+    await own.kill();
+    await waitFor(async () => (await connected()) === 0, 10_000, 'the gauge to drop');
+    await own.restart();
+    await waitFor(async () => (await connected()) === 1, 15_000, 'the gauge back after the reconnect');
+    await client.close();
+    expect(await connected()).toBe(0);
+  } finally {
+    await own.stop();
+  }
+});
