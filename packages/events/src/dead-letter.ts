@@ -16,6 +16,7 @@ export const DEAD_LETTER_REASONS = [
   'decode',
   'handler-timeout',
   'max-deliveries',
+  'crashed-handler',
 ] as const;
 
 /**
@@ -25,7 +26,10 @@ export const DEAD_LETTER_REASONS = [
  * - `validation`: the event did not match its registered schema (no retry)
  * - `decode`: the payload was not an event at all (no retry)
  * - `handler-timeout`: the handler kept exceeding its time limit
- * - `max-deliveries`: the server gave up (e.g. the process died inside the handler every time)
+ * - `max-deliveries`: the server gave up after its delivery limit (the backstop when the client
+ *   could not count the attempts itself)
+ * - `crashed-handler`: the process died while running the handler for this event, once per
+ *   allowed attempt, each time with no other handler running beside it
  */
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
@@ -53,7 +57,7 @@ export interface DeadLetterData {
   errorMessage: string;
   /** Stack of the last error, when there was one. */
   stack?: string;
-  /** How many deliveries failed. */
+  /** How many attempts of the handler failed (runs, not server deliveries; a run whose process died counts). */
   failureCount: number;
   /** ISO-8601 time of the first failure. */
   firstFailureAt: string;

@@ -12,7 +12,8 @@ import type { BusConnection } from './connection.js';
 import { CoreSubscription } from './core-subscription.js';
 import { DeadLetterWriter } from './dead-letter.js';
 import { DEAD_LETTER_WATCHER, deadLetterWatcher } from './dead-letter-watcher.js';
-import { EventDelivery } from './delivery.js';
+import { AttemptLedger } from './attempt-ledger.js';
+import { EventDelivery, serverMaxDeliver } from './delivery.js';
 import type { EventHandler, SubscribeOptions, Subscription } from './handler.js';
 import type { IdempotencyStore } from './idempotency/store.js';
 import { JetStreamSubscription } from './jetstream-subscription.js';
@@ -53,8 +54,11 @@ function supportsTermReason(version: string | undefined): boolean {
 export class Subscriber {
   private readonly running = new Set<Subscription>();
   private watcher: JetStreamSubscription | undefined;
+  private readonly ledger: AttemptLedger;
 
-  constructor(private readonly deps: SubscriberDeps) {}
+  constructor(private readonly deps: SubscriberDeps) {
+    this.ledger = new AttemptLedger(deps.connection.js, deps.config.replicas);
+  }
 
   /** The subscriptions the caller has not stopped. */
   get subscriptions(): readonly Subscription[] {
@@ -167,6 +171,7 @@ export class Subscriber {
         // A failing DLQ reader must not feed the DLQ.
         ...(stream.name === StreamNames.DLQ ? {} : { deadLetters: new DeadLetterWriter(publisher, metrics) }),
         termWithReason: supportsTermReason(connection.nc.info?.version),
+        ledger: this.ledger,
       },
       { publishCausedBy: (e, cause) => publisher.publishCausedBy(e, cause), logger, metrics },
     );
@@ -178,13 +183,13 @@ export class Subscriber {
         ...(durable === undefined ? {} : { durableName: durable }),
         filterSubject: subject,
         ackWaitMs,
-        maxDeliver: maxAttempts,
+        maxDeliver: serverMaxDeliver(maxAttempts),
         deliverPolicy: options.deliverPolicy ?? (broadcast ? 'new' : 'all'),
         description: `service=${serviceName}`,
         concurrency: options.concurrency ?? config.concurrency,
       },
       delivery.process,
-      { onHeartbeat: delivery.onHeartbeat, onStopped: delivery.flushAcks, stopTimeoutMs, logger, subject },
+      { onHeartbeat: delivery.onHeartbeat, onStopped: delivery.flushAcks, isCrashSuspect: delivery.isCrashSuspect, stopTimeoutMs, logger, subject },
     );
     await engine.start();
     return engine;
