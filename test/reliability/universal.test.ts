@@ -360,9 +360,11 @@ describe('universal pub/sub scenarios', () => {
     const ids = new Set(events.map((e) => e.eventId));
 
     /** Three subscribers in turn each take every event and fail it once: 3n failed deliveries. */
-    async function throwAway(durable: string, maxDeliverAttempts: number): Promise<number> {
+    async function throwAway(durable: string, maxDeliverAttempts: number): Promise<{ failed: number; startedAt: number[] }> {
       let failedTotal = 0;
+      const startedAt: number[] = [];
       for (let t = 0; t < 3; t++) {
+        startedAt.push(Date.now());
         const c = await pool.open(server.url, `r8svc-${ns}`, {}, { deadLetterWatcher: false });
         const seen = new Set<string>();
         const allHeld = deferred();
@@ -386,7 +388,7 @@ describe('universal pub/sub scenarios', () => {
         await pool.close(c);
         failedTotal += failed;
       }
-      return failedTotal;
+      return { failed: failedTotal, startedAt };
     }
 
     async function finalSubscriber(durable: string, maxDeliverAttempts: number): Promise<{ got: { eventId: string; attempt: number }[]; client: NatsClient; consumerName: string }> {
@@ -400,17 +402,17 @@ describe('universal pub/sub scenarios', () => {
     // Beyond it: 3 attempts allowed, all 3 failed, so every event is dead-lettered.
     const [within5, beyond3] = await Promise.all([
       (async () => {
-        const failed = await throwAway(`r8-five-${ns}`, 5);
+        const { failed } = await throwAway(`r8-five-${ns}`, 5);
         const final = await finalSubscriber(`r8-five-${ns}`, 5);
         await waitFor(() => final.got.length >= n, 20_000, 'all events at the final subscriber');
         await waitSettled(final.client, final.consumerName);
         return { failed, ...final };
       })(),
       (async () => {
-        const failed = await throwAway(`r8-three-${ns}`, 3);
+        const { failed, startedAt } = await throwAway(`r8-three-${ns}`, 3);
         const final = await finalSubscriber(`r8-three-${ns}`, 3);
         await waitSettled(final.client, final.consumerName);
-        return { failed, ...final };
+        return { failed, startedAt, ...final };
       })(),
     ]);
 
@@ -426,6 +428,11 @@ describe('universal pub/sub scenarios', () => {
     expect(dead).toHaveLength(n);
     expect(new Set(dead.map((d) => (d.event.data.originalEvent as { eventId: string }).eventId))).toEqual(ids);
     expect(dead.every((d) => d.event.data.failureCount === 3 && d.event.data.reason === 'handler-error')).toBe(true);
+    // The record's lineage spans the instances: the first failure is the first subscriber's, the last the third's.
+    for (const d of dead) {
+      expect(Date.parse(d.event.data.firstFailureAt)).toBeLessThan(beyond3.startedAt[1]!);
+      expect(Date.parse(d.event.data.lastFailureAt)).toBeGreaterThanOrEqual(beyond3.startedAt[2]!);
+    }
   }, 60_000);
 
   it('R9 a late subscriber with a new durable receives the history (deliver-all) when asked to', async () => {

@@ -88,6 +88,8 @@ export class EventDelivery {
   private readonly retries = new Map<number, { attempts: number; firstFailureAt?: Date }>();
   // Histories read from the ledger when the engine asked whether a redelivery is a crash suspect.
   private readonly histories = new WeakMap<JsMsg, History>();
+  // `.<stream>.<consumer>.1.`: found in the reply subject of a first delivery (see isFirstDelivery).
+  private firstDeliveryMarker: string | undefined;
 
   constructor(
     private readonly handler: EventHandler<DomainEvent>,
@@ -103,7 +105,7 @@ export class EventDelivery {
    * Synchronous (and free) for first deliveries; reads the ledger only for redeliveries.
    */
   readonly isCrashSuspect = (msg: JsMsg): boolean | Promise<boolean> => {
-    if (msg.info.deliveryCount <= 1 || this.retries.has(msg.info.streamSequence)) return false;
+    if (this.isFirstDelivery(msg) || this.retries.has(msg.info.streamSequence)) return false;
     return this.readHistory(msg).then((history) => {
       this.histories.set(msg, history);
       return history.suspect;
@@ -366,35 +368,53 @@ export class EventDelivery {
       const local = this.retries.get(msg.info.streamSequence);
       if (local !== undefined) return { ...local, suspect: false, recorded: this.settings.ledger !== undefined };
     }
-    const deliveries = msg.info.deliveryCount;
+    if (this.isFirstDelivery(msg)) return FRESH;
     // Not classified by the engine (no crash guard): the deliveries are all we know.
-    return deliveries <= 1 ? FRESH : { attempts: deliveries - 1, suspect: false, recorded: false };
+    return { attempts: msg.info.deliveryCount - 1, suspect: false, recorded: false };
   }
 
   /**
-   * The history of a redelivery this process did not nak. Without a ledger record the earlier
-   * deliveries are taken as attempts, but at most `maxAttempts - 1`, so a suspect always gets
-   * one run alone (which the ledger then counts) before it is dead-lettered as a crasher.
+   * True for a first delivery. The hot path: parsing the delivery info of every message costs
+   * measurably (a split and its garbage), so the reply subject
+   * (`$JS.ACK.[<domain>.<hash>.]<stream>.<consumer>.<delivered>.<seq>...`) is searched for the
+   * delivered count 1 right after this consumer's name, learned from the first message.
+   */
+  private isFirstDelivery(msg: JsMsg): boolean {
+    // nats.js's JsMsg implementation has a `reply` getter its type does not declare; without it, parse.
+    const reply = (msg as { reply?: unknown }).reply;
+    if (this.firstDeliveryMarker !== undefined && typeof reply === 'string' && reply.includes(this.firstDeliveryMarker)) return true;
+    const { stream, consumer, deliveryCount } = msg.info;
+    this.firstDeliveryMarker ??= `.${stream}.${consumer}.1.`;
+    return deliveryCount <= 1;
+  }
+
+  /**
+   * The history of a redelivery this process did not nak. With no ledger record, the process
+   * that died holding it counts as one attempt: every later run of a suspect is recorded before
+   * it starts, and the server's extra deliveries may never have run (a delivery to the pending
+   * pull request of a client that is gone, one lost while waiting behind another suspect).
+   * When the ledger cannot be read, the deliveries are the upper bound, capped so the suspect
+   * still gets one run of its own.
    */
   private async readHistory(msg: JsMsg): Promise<History> {
     const deliveries = msg.info.deliveryCount;
     const seq = msg.info.streamSequence;
     const { ledger, consumer, maxAttempts } = this.settings;
-    const unknown: History = { attempts: Math.min(deliveries - 1, maxAttempts - 1), suspect: true, recorded: false };
-    if (ledger === undefined) return unknown;
+    const unrecorded: History = { attempts: 1, suspect: true, recorded: false };
+    if (ledger === undefined) return unrecorded;
     let record: AttemptRecord | undefined;
     try {
       record = await ledger.get(consumer, seq);
     } catch (err) {
       this.deps.logger.warn({ err, seq }, 'attempt ledger unreadable; counting deliveries as attempts');
-      return unknown;
+      return { ...unrecorded, attempts: Math.min(deliveries - 1, maxAttempts - 1) };
     }
     if (record === undefined) {
-      // Write the baseline now, so deliveries this one loses while it waits behind another
-      // suspect are not counted as attempts later.
+      // Written now, so the deliveries it may lose while it waits behind another suspect are
+      // not mistaken for runs later.
       const first = new Date();
-      await ledger.put(consumer, seq, { attempts: unknown.attempts, firstFailureAt: first.toISOString() }).catch(() => undefined);
-      return { ...unknown, firstFailureAt: first, recorded: true };
+      await ledger.put(consumer, seq, { attempts: unrecorded.attempts, firstFailureAt: first.toISOString() }).catch(() => undefined);
+      return { ...unrecorded, firstFailureAt: first, recorded: true };
     }
     return {
       attempts: record.attempts,
