@@ -8,14 +8,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NatsServer, ServiceProcess } from '@multi-agent/testing';
+import { NatsServer } from '@multi-agent/testing';
 import type { DomainEvent } from '@multi-agent/events';
 import { ClientPool, testEvent, uniqueToken, waitFor } from './support/env.js';
 import { auditEvents, deadLettersOf, waitSettled } from './support/read-back.js';
+import { Supervisor } from './support/supervisor.js';
 
-const support = fileURLToPath(new URL('./support/', import.meta.url));
 const ACK_WAIT_MS = 2000;
 const MAX_ATTEMPTS = 3;
 
@@ -38,40 +37,6 @@ afterAll(async () => {
   await server?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
-
-/** Restarts a worker process each time it dies, like systemd or Kubernetes would. */
-class Supervisor {
-  starts = 0;
-  private current: ServiceProcess | undefined;
-  private active = true;
-  private readonly loop: Promise<void>;
-
-  constructor(
-    private readonly name: string,
-    private readonly env: Record<string, string>,
-  ) {
-    this.loop = this.run();
-  }
-
-  private async run(): Promise<void> {
-    while (this.active) {
-      this.starts += 1;
-      this.current = await ServiceProcess.start(join(support, 'effect-worker.ts'), {
-        execArgv: ['--import', 'tsx'],
-        env: { ...this.env, WORKER_NAME: `${this.name}-${this.starts}` },
-        name: `${this.name}-${this.starts}`,
-        debug: process.env.TEST_LOG !== undefined,
-      });
-      await this.current.exited;
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.active = false;
-    await this.current?.stop();
-    await this.loop;
-  }
-}
 
 async function effectLines(file: string): Promise<string[]> {
   return (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '');
