@@ -129,14 +129,20 @@ async function inject(kind: FaultKind, random: () => number, c: NatsCluster): Pr
   return { kind, target, from, to: Date.now() };
 }
 
-async function effectLines(file: string): Promise<{ eventId: string; worker: string; at: number }[]> {
+interface Effect {
+  eventId: string;
+  worker: string;
+  seq: number;
+  at: number;
+}
+
+async function effectLines(file: string): Promise<Effect[]> {
   return (await readFile(file, 'utf8'))
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => {
       const [eventId, worker] = l.split(' ');
-      const at = Number(/ at=(\d+)/.exec(l)?.[1] ?? '0');
-      return { eventId: eventId!, worker: worker!, at };
+      return { eventId: eventId!, worker: worker!, seq: Number(/ seq=(\d+)/.exec(l)?.[1]), at: Number(/ at=(\d+)/.exec(l)?.[1]) };
     });
 }
 
@@ -193,7 +199,23 @@ describe('nemesis', () => {
     const stored = await waitFor(() => auditEvents(admin, subject), 30_000, 'the stream audit');
     const anomalies: string[] = [];
     const lost = stored.missing(load.acknowledged);
-    if (lost.length > 0) anomalies.push(`${lost.length} acknowledged events missing from the stream: ${lost.slice(0, 5).join(', ')}`);
+    if (lost.length > 0) {
+      // Tell loss from an incomplete read: a handled event's sequence is known, look it up directly.
+      const handledAt = new Map((await effectLines(effects)).map((e) => [e.eventId, e.seq]));
+      const { jsm } = admin.jetstream;
+      const verdicts = await Promise.all(
+        lost.slice(0, 10).map(async (id) => {
+          const seq = handledAt.get(id);
+          if (seq === undefined) return `${id} (never handled)`;
+          const msg = await jsm.streams.getMessage(StreamNames.EVENTS, { seq }).catch(() => null);
+          return `${id} (handled at seq ${seq}; ${msg === null ? 'gone from the stream' : 'still stored: the audit read missed it'})`;
+        }),
+      );
+      const info = await jsm.streams.info(StreamNames.EVENTS, { subjects_filter: subject });
+      anomalies.push(
+        `${lost.length} acknowledged events missing from the audit of ${stored.count} (stream state: ${info.state.subjects?.[subject] ?? 0} on the subject): ${verdicts.join('; ')}`,
+      );
+    }
     if (stored.duplicates.size > 0) anomalies.push(`${stored.duplicates.size} events stored more than once`);
 
     // 2. No consumer is stuck: everything is delivered and acknowledged.

@@ -7,7 +7,7 @@
  *   WORKER_HANDLER_MS=n: the handler works (awaits) n ms before its effect, like a handler doing I/O.
  *   An event whose data has `poison: true` makes the handler write `CRASH <eventId> <name> attempt=<n>`
  *   and call process.exit() (what a native crash or an OOM looks like from outside).
- * Each effect is a line `<eventId> <name> attempt=<n> at=<epoch ms>`.
+ * Each effect is a line `<eventId> <name> attempt=<n> seq=<stream sequence> at=<epoch ms>`.
  * Prints `READY` once subscribed and `EFFECT <eventId> <attempt>` after each side effect.
  */
 import { appendFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ await client.subscribe(
       process.exit();
     }
     if (workMs > 0) await new Promise((resolve) => setTimeout(resolve, workMs));
-    appendFileSync(effectFile, `${event.eventId} ${name} attempt=${ctx.attempt} at=${Date.now()}\n`);
+    appendFileSync(effectFile, `${event.eventId} ${name} attempt=${ctx.attempt} seq=${ctx.streamSequence} at=${Date.now()}\n`);
     console.log(`EFFECT ${event.eventId} ${ctx.attempt}`);
     if (hang) await new Promise(() => undefined);
   },
