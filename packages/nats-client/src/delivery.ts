@@ -1,5 +1,5 @@
 /**
- * The event delivery pipeline for one JetStream subscription:
+ * The event delivery pipeline for one JetStream subscription (docs/architecture.md, "From publish to ack"):
  * decode -> validate -> claim (idempotency) -> handle -> complete + ack, or on failure
  * release -> nak with backoff, until the last attempt or a non-retryable error -> DLQ + term.
  * Bad input never blocks the messages behind it: it ends acked or in the DLQ.

@@ -11,8 +11,9 @@
  * suspect kills this process too, only the suspect's delivery is lost.
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import type { Consumer, ConsumerConfig, ConsumerInfo, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerConfig, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
+import type { ConsumerInfo } from '@nats-io/jetstream';
 import { ConfigError } from './errors.js';
 import { withApiRetry } from './jetstream-api.js';
 import type { Subscription } from './handler.js';
