@@ -108,7 +108,7 @@ export class Subscriber {
         description: 'service=eventbus dead-letter watcher',
         concurrency: 4,
       },
-      deadLetterWatcher(connection.jsm, writer, logger),
+      deadLetterWatcher(connection.jsm, writer, logger, this.ledger),
       { stopTimeoutMs, logger, subject: AdvisorySubjects.MAX_DELIVERIES },
     );
     await this.watcher.start();

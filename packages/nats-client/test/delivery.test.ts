@@ -9,6 +9,7 @@ import { EventSubjects } from '@multi-agent/events';
 import type { DeadLetterEvent, DomainEvent } from '@multi-agent/events';
 import { AckPolicy } from '@nats-io/jetstream';
 import { headers, nanos } from '@nats-io/nats-core';
+import { AttemptLedger } from '../src/attempt-ledger.js';
 import { deadLetterEventId } from '../src/dead-letter.js';
 import type { NatsClient } from '../src/index.js';
 import { NonRetryableError, StreamNames } from '../src/index.js';
@@ -270,7 +271,7 @@ describe('crash-looping poison event', () => {
     }
   }, 90_000);
 
-  it('the MAX_DELIVERIES advisory backstop writes exactly one DLQ record, also when no watcher ran as it fired', async () => {
+  it("the MAX_DELIVERIES advisory backstop writes exactly one DLQ record (with the attempt ledger's count and first failure), also when no watcher ran as it fired", async () => {
     const ns = uniqueToken();
     const durable = `raw-${ns}`;
     const producer = await client(server.url, undefined, {}, { deadLetterWatcher: false });
@@ -285,6 +286,10 @@ describe('crash-looping poison event', () => {
       description: 'service=raw-worker',
     });
     const poison = await producer.publish(testEvent(`vector.${ns}.job`, { poison: true }));
+    // What a pipeline that counted one attempt before losing track of the event left in the ledger.
+    const ledger = new AttemptLedger(js, 1);
+    const firstFailureAt = '2026-01-01T00:00:00.000Z';
+    await ledger.put(durable, poison.seq!, { attempts: 1, firstFailureAt });
     const raw = await js.consumers.get(StreamNames.EVENTS, durable);
     for (let delivery = 1; delivery <= 2; delivery++) {
       const msg = await waitFor(async () => (await raw.next({ expires: 1000 })) ?? undefined, 10_000, `delivery ${delivery}`);
@@ -297,11 +302,13 @@ describe('crash-looping poison event', () => {
     expect(records).toHaveLength(1);
     expect(records[0]!.data).toMatchObject({
       reason: 'max-deliveries',
-      failureCount: 2,
+      failureCount: 1,
+      firstFailureAt,
       consumer: durable,
       service: 'raw-worker',
       originalEvent: { eventId: poison.eventId },
     });
+    await waitFor(async () => (await ledger.get(durable, poison.seq!)) === undefined, 5000, 'the ledger record dropped');
     // A second watcher does not write the record again.
     await client(server.url, 'second-watcher');
     await waitFor(async () => (await jsm.consumers.info(StreamNames.ADVISORIES, 'dlq-advisory-watcher')).num_ack_pending === 0, 10_000, 'advisories settled');
