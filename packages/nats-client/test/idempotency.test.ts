@@ -77,8 +77,8 @@ async function settled(c: NatsClient, durable: string): Promise<void> {
   }, 15_000, `consumer ${durable} to ack everything`);
 }
 
-it.runIf(onCi)(`Redis answers at ${REDIS_URL} (.ci/run starts one)`, () => {
-  expect(redisUp).toBe(true);
+it(`Redis answers at ${REDIS_URL}, or this is not CI (where .ci/run starts one)`, () => {
+  expect(redisUp || !onCi).toBe(true);
 });
 
 describe.each(cases)('idempotency with the $name store', (store) => {
