@@ -89,22 +89,29 @@ describe('cluster faults (3 nodes, replicas: 3)', () => {
       // 3. SIGSTOP the leader for 15 s (a stalled, not a dead, node), then let it go on.
       const leader3 = await waitForStreamLeader(c, StreamNames.EVENTS);
       const pausedAt = { acked: load.count, received: receiver.ids.size };
+      // Clients pick their server at random: a subscriber on the stalled node stalls with it.
+      const onLiveNodes = subscribers.filter((s) => s.natsConnection.info?.server_name !== leader3.serverName).length;
       leader3.pause();
       let during: string;
       let stalled: { acked: number; received: number };
       try {
         const next = await waitForStreamLeader(c, StreamNames.EVENTS, { exclude: [leader3] });
-        // The stall is the fault itself: it lasts 15 s whatever happens meanwhile.
+        // The stall is the fault itself: it lasts 15 s whatever happens meanwhile, and on a loaded
+        // machine (consumer and KV leaders re-elected one after the other) until the cluster made
+        // progress without the stalled node: publishes acknowledged and, by a subscriber not
+        // connected to the stalled node (if there is one), events consumed.
+        const started = Date.now();
         await delay(15_000);
+        const progressed = (): boolean => load.count > pausedAt.acked && (onLiveNodes === 0 || receiver.ids.size > pausedAt.received);
+        await waitFor(progressed, 60_000, 'progress while the leader is stalled').catch(() => undefined);
         stalled = { acked: load.count - pausedAt.acked, received: receiver.ids.size - pausedAt.received };
-        during = `leader ${leader3.serverName} paused 15 s, ${next.serverName} elected: acked +${stalled.acked}, received +${stalled.received}`;
+        during = `leader ${leader3.serverName} paused ${Math.round((Date.now() - started) / 1000)} s, ${next.serverName} elected: acked +${stalled.acked}, received +${stalled.received} (${onLiveNodes} of 3 subscribers on live nodes)`;
       } finally {
         leader3.resume();
       }
       log.push(during);
-      // The cluster made progress without the stalled node: publishes acknowledged and events consumed.
       expect(stalled.acked, during).toBeGreaterThan(0);
-      expect(stalled.received, during).toBeGreaterThan(0);
+      if (onLiveNodes > 0) expect(stalled.received, during).toBeGreaterThan(0);
       await waitForStreamCurrent(c, StreamNames.EVENTS, { timeoutMs: 60_000 });
       await progress(`leader ${leader3.serverName} resumed`);
     } finally {
