@@ -57,7 +57,7 @@ export interface DeadLetterData {
   errorMessage: string;
   /** Stack of the last error, when there was one. */
   stack?: string;
-  /** How many attempts of the handler failed (runs, not server deliveries; a run whose process died counts). */
+  /** How many deliveries failed. */
   failureCount: number;
   /** ISO-8601 time of the first failure. */
   firstFailureAt: string;
