@@ -163,6 +163,7 @@ export class JetStreamSubscription implements Subscription {
       max_ack_pending: spec.concurrency === 1 ? 1 : Math.max(1000, spec.concurrency * 4),
       description: spec.description,
     };
+    let info: ConsumerInfo;
     if (spec.durableName !== undefined) {
       const durable = spec.durableName;
       const existing = await withApiRetry(`consumer info ${durable}`, SETUP_TIMEOUT_MS, () =>
@@ -177,16 +178,15 @@ export class JetStreamSubscription implements Subscription {
           `consumer "${spec.durableName}" on stream ${spec.stream} already filters "${existing.config.filter_subject ?? '>'}", not "${spec.filterSubject}"; use another durable name`,
         );
       }
+      info = await withApiRetry(`create consumer ${durable}`, SETUP_TIMEOUT_MS, () =>
+        this.jsm.consumers.add(spec.stream, { ...config, durable_name: durable }),
+      );
+    } else {
+      info = await withApiRetry(`create consumer on ${spec.stream}`, SETUP_TIMEOUT_MS, () =>
+        this.jsm.consumers.add(spec.stream, { ...config, inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS) }),
+      );
+      this.consumerName = info.name;
     }
-    const info =
-      spec.durableName === undefined
-        ? await withApiRetry(`create consumer on ${spec.stream}`, SETUP_TIMEOUT_MS, () =>
-            this.jsm.consumers.add(spec.stream, { ...config, inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS) }),
-          )
-        : await withApiRetry(`create consumer ${spec.durableName}`, SETUP_TIMEOUT_MS, () =>
-            this.jsm.consumers.add(spec.stream, { ...config, durable_name: spec.durableName }),
-          );
-    this.consumerName = info.name;
     const name = this.consumerName;
     this.pullConsumer = await withApiRetry(`consumer ${name}`, SETUP_TIMEOUT_MS, () => this.js.consumers.get(spec.stream, name));
     return info;
