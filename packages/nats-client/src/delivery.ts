@@ -326,7 +326,9 @@ export class EventDelivery {
     } catch (writeErr) {
       // Not lost: the redelivery tries again, and the server's max_deliver is the backstop.
       this.deps.logger.error({ ...log, writeErr }, 'could not write the DLQ record; leaving the event to redelivery');
-      this.expectRedelivery(msg, attempts - 1, history.firstFailureAt);
+      // A crasher stays a suspect (its ledger record sends it straight back here); a failed last
+      // attempt is tried once more.
+      if (reason !== 'crashed-handler') this.expectRedelivery(msg, attempts - 1, history.firstFailureAt);
       msg.nak(retryDelay(this.settings.retryBackoffMs, attempts));
       this.count('retried');
       return;
