@@ -358,7 +358,8 @@ export class EventDelivery {
 
   /** Remembers that this process handed `msg` back, so its next delivery here is no crash suspect. */
   private expectRedelivery(msg: JsMsg, attempts: number, firstFailureAt: Date | undefined): void {
-    if (this.retries.size >= MAX_TRACKED_RETRIES) this.retries.delete(this.retries.keys().next().value!);
+    const oldest = this.retries.keys().next();
+    if (this.retries.size >= MAX_TRACKED_RETRIES && oldest.done !== true) this.retries.delete(oldest.value);
     this.retries.set(msg.info.streamSequence, { attempts, ...(firstFailureAt === undefined ? {} : { firstFailureAt }) });
   }
 
