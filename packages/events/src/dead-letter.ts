@@ -16,6 +16,7 @@ export const DEAD_LETTER_REASONS = [
   'decode',
   'handler-timeout',
   'max-deliveries',
+  'crashed-handler',
 ] as const;
 
 /**
@@ -25,7 +26,10 @@ export const DEAD_LETTER_REASONS = [
  * - `validation`: the event did not match its registered schema (no retry)
  * - `decode`: the payload was not an event at all (no retry)
  * - `handler-timeout`: the handler kept exceeding its time limit
- * - `max-deliveries`: the server gave up (e.g. the process died inside the handler every time)
+ * - `max-deliveries`: the server gave up after its delivery limit (the backstop when the client
+ *   could not count the attempts itself)
+ * - `crashed-handler`: the process died while running the handler for this event, once per
+ *   allowed attempt, each time with no other handler running beside it
  */
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 

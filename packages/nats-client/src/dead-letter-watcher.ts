@@ -1,12 +1,15 @@
 /**
- * Turns MAX_DELIVERIES advisories into DLQ records. A process that dies inside a handler never
- * writes its DLQ record; the server then gives up on the event and emits the advisory, which
- * the ADVISORIES stream keeps even while no watcher runs. One durable consumer shared by every
- * client handles each advisory once, fetching the original by stream sequence.
+ * Turns MAX_DELIVERIES advisories into DLQ records: the backstop for events the delivery
+ * pipeline could not dead-letter itself (its attempt ledger or DLQ write kept failing, or a
+ * consumer without the pipeline). The server gives up on the event and emits the advisory,
+ * which the ADVISORIES stream keeps even while no watcher runs. One durable consumer shared by
+ * every client handles each advisory once, fetching the original by stream sequence; the
+ * attempt ledger, when it knows the event, supplies the attempts and the first failure time.
  */
 import { decodeEvent } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
 import type { JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { AttemptLedger, AttemptRecord } from './attempt-ledger.js';
 import type { DeadLetterWriter } from './dead-letter.js';
 import type { Logger } from './logger.js';
 import { StreamNames } from './topology.js';
@@ -41,7 +44,7 @@ export function serviceFromDescription(description: string | undefined): string 
 }
 
 /** Builds the processor of the watcher subscription. */
-export function deadLetterWatcher(jsm: JetStreamManager, writer: DeadLetterWriter, logger: Logger) {
+export function deadLetterWatcher(jsm: JetStreamManager, writer: DeadLetterWriter, logger: Logger, ledger?: AttemptLedger) {
   return async (msg: JsMsg): Promise<void> => {
     const advisory = parseAdvisory(msg.data);
     if (advisory === undefined) {
@@ -65,6 +68,7 @@ export function deadLetterWatcher(jsm: JetStreamManager, writer: DeadLetterWrite
         event = undefined;
       }
       const at = advisory.timestamp !== undefined ? new Date(advisory.timestamp) : new Date();
+      const record: AttemptRecord | undefined = await ledger?.get(advisory.consumer, advisory.stream_seq).catch(() => undefined);
       await writer.write({
         event,
         payload: stored?.data ?? new Uint8Array(),
@@ -77,11 +81,13 @@ export function deadLetterWatcher(jsm: JetStreamManager, writer: DeadLetterWrite
         error: new Error(
           `no ack after ${advisory.deliveries} deliveries: the handler's process died, it hung past ack_wait, or its DLQ write failed`,
         ),
-        failureCount: advisory.deliveries,
-        firstFailureAt: at,
+        // Attempts of this event when the ledger counted them; otherwise the server's deliveries.
+        failureCount: record?.attempts ?? advisory.deliveries,
+        firstFailureAt: record !== undefined ? new Date(record.firstFailureAt) : at,
         lastFailureAt: at,
       });
       msg.ack();
+      if (record !== undefined) await ledger?.delete(advisory.consumer, advisory.stream_seq).catch(() => undefined);
     } catch (err) {
       logger.error({ err, advisory }, 'could not dead-letter an exhausted event; will retry');
       msg.nak(1000);

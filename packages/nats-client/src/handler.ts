@@ -7,9 +7,12 @@ import type { PublishableEvent, PublishResult } from './publisher.js';
 export interface HandlerContext {
   /** The concrete subject the event arrived on. */
   subject: string;
-  /** 1 for the first delivery, 2 for the first retry, ... */
+  /**
+   * 1 for the first run of this handler for this event, 2 for the first retry, ... Counted across
+   * processes and instances: a delivery lost to another event's crash is not an attempt.
+   */
   attempt: number;
-  /** Deliveries allowed before the event is dead-lettered. */
+  /** Attempts allowed before the event is dead-lettered. */
   maxAttempts: number;
   /** The stream and sequence of the stored event (undefined for core NATS subjects). */
   stream?: string;
@@ -38,7 +41,7 @@ export interface SubscribeOptions {
   broadcast?: boolean;
   /** Handlers running at once; `1` handles events strictly in order. */
   concurrency?: number;
-  /** Deliveries before dead-lettering (consumer `max_deliver`). */
+  /** Handler attempts before dead-lettering (the consumer's `max_deliver` gets headroom above it). */
   maxDeliverAttempts?: number;
   /** Delay before each retry (ms), by attempt; the last entry repeats. */
   retryBackoffMs?: number[];

@@ -4,12 +4,18 @@
  * spreads across instances), keeps every held message alive with `working()`, recreates the
  * consumer when the server lost it, and stops gracefully. What a message *means* is the
  * processor's business (the event delivery pipeline, or the DLQ advisory watcher).
+ *
+ * Crash isolation: a message the processor calls a crash suspect (redelivered because the
+ * process holding it died) runs alone: the engine lets the other handlers finish, fetches
+ * nothing meanwhile, and then fetches one message at a time until a clean one arrives. If the
+ * suspect kills this process too, only the suspect's delivery is lost.
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { Consumer, ConsumerConfig, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 // The pull's status error class is exported only through the internal entry point.
 import { JetStreamStatusError } from '@nats-io/jetstream/internal';
 import { nanos } from '@nats-io/nats-core';
+import type { ConsumerInfo } from '@nats-io/jetstream';
 import { ConfigError } from './errors.js';
 import { withApiRetry } from './jetstream-api.js';
 import type { Subscription } from './handler.js';
@@ -38,6 +44,8 @@ export interface EngineOptions {
   onHeartbeat?: (msg: JsMsg) => void;
   /** Called once `stop()` has let the handlers finish (to flush batched acks). */
   onStopped?: () => void;
+  /** True for a message redelivered because the process that held it died; such a message runs alone. */
+  isCrashSuspect?: (msg: JsMsg) => boolean | Promise<boolean>;
   /** How long `stop()` waits for handlers in flight. */
   stopTimeoutMs: number;
   logger: Logger;
@@ -77,6 +85,12 @@ export class JetStreamSubscription implements Subscription {
   private pullConsumer: Consumer | undefined;
   private fetching: ConsumerMessages | undefined;
   private readonly held = new Set<JsMsg>();
+  // Crash suspects fetched but not started: held (kept alive) until nothing else runs.
+  private readonly suspects: JsMsg[] = [];
+  private running = 0;
+  // Careful mode: fetch one message at a time, only when nothing is held.
+  private careful = false;
+  private carefulSince = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private readonly abort = new AbortController();
   private stopping = false;
@@ -106,16 +120,23 @@ export class JetStreamSubscription implements Subscription {
 
   /** Creates (or checks) the consumer and starts fetching. */
   async start(): Promise<void> {
-    await this.ensureConsumer();
+    const info = await this.ensureConsumer();
+    // Unacked or redelivered messages at startup may be what killed the previous process.
+    if (this.options.isCrashSuspect !== undefined && (info.num_ack_pending > 0 || info.num_redelivered > 0)) this.enterCareful();
     const period = Math.max(250, Math.floor(this.spec.ackWaitMs / 3));
     this.heartbeat = setInterval(() => this.keepAlive(), period);
     this.heartbeat.unref();
     this.loopDone = this.fetchLoop();
   }
 
-  /** Messages held right now (being handled). */
+  /** Messages held right now (being handled, or crash suspects waiting to run alone). */
   get inFlight(): number {
     return this.held.size;
+  }
+
+  /** True while the subscription fetches one message at a time because crash suspects arrived. */
+  get isCareful(): boolean {
+    return this.careful;
   }
 
   async stop(): Promise<void> {
@@ -125,6 +146,11 @@ export class JetStreamSubscription implements Subscription {
     for (const wake of this.slotWaiters.splice(0)) wake();
     this.fetching?.stop();
     await this.loopDone;
+    // Suspects never started: hand them back for the next session.
+    for (const msg of this.suspects.splice(0)) {
+      this.held.delete(msg);
+      msg.nak();
+    }
     const drained = await this.waitForIdle(this.options.stopTimeoutMs);
     if (!drained) {
       this.options.logger.warn(
@@ -137,7 +163,7 @@ export class JetStreamSubscription implements Subscription {
     this.options.onStopped?.();
   }
 
-  private async ensureConsumer(): Promise<Consumer> {
+  private async ensureConsumer(): Promise<ConsumerInfo> {
     const { spec } = this;
     const config: Partial<ConsumerConfig> = {
       ack_policy: AckPolicy.Explicit,
@@ -149,6 +175,7 @@ export class JetStreamSubscription implements Subscription {
       max_ack_pending: spec.concurrency === 1 ? 1 : Math.max(1000, spec.concurrency * 4),
       description: spec.description,
     };
+    let info: ConsumerInfo;
     if (spec.durableName !== undefined) {
       const durable = spec.durableName;
       const existing = await withApiRetry(`consumer info ${durable}`, SETUP_TIMEOUT_MS, () =>
@@ -163,18 +190,18 @@ export class JetStreamSubscription implements Subscription {
           `consumer "${spec.durableName}" on stream ${spec.stream} already filters "${existing.config.filter_subject ?? '>'}", not "${spec.filterSubject}"; use another durable name`,
         );
       }
-      await withApiRetry(`create consumer ${durable}`, SETUP_TIMEOUT_MS, () =>
+      info = await withApiRetry(`create consumer ${durable}`, SETUP_TIMEOUT_MS, () =>
         this.jsm.consumers.add(spec.stream, { ...config, durable_name: durable }),
       );
     } else {
-      const info = await withApiRetry(`create consumer on ${spec.stream}`, SETUP_TIMEOUT_MS, () =>
+      info = await withApiRetry(`create consumer on ${spec.stream}`, SETUP_TIMEOUT_MS, () =>
         this.jsm.consumers.add(spec.stream, { ...config, inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS) }),
       );
       this.consumerName = info.name;
     }
     const name = this.consumerName;
     this.pullConsumer = await withApiRetry(`consumer ${name}`, SETUP_TIMEOUT_MS, () => this.js.consumers.get(spec.stream, name));
-    return this.pullConsumer;
+    return info;
   }
 
   private async fetchLoop(): Promise<void> {
@@ -183,17 +210,29 @@ export class JetStreamSubscription implements Subscription {
       await this.waitForSlot();
       if (this.stopping) break;
       try {
-        const consumer = this.pullConsumer ?? (await this.ensureConsumer());
-        const free = this.spec.concurrency - this.held.size;
-        this.fetching = await consumer.fetch({ max_messages: free, expires: FETCH_EXPIRES_MS });
+        if (this.pullConsumer === undefined) await this.ensureConsumer();
+        const consumer = this.pullConsumer;
+        if (consumer === undefined) throw new Error(`consumer ${this.consumerName} was not found after its lookup`);
+        const single = this.careful;
+        const max = single ? 1 : this.spec.concurrency - this.held.size;
+        this.fetching = await consumer.fetch({ max_messages: max, expires: FETCH_EXPIRES_MS });
         // stop() may have run while the fetch was being set up: do not wait for it to expire.
         if (this.stopping) this.fetching.stop();
+        let received = 0;
         for await (const msg of this.fetching) {
+          received += 1;
           // Arrived after stop() began: hand it back at once instead of starting a handler
           // whose ack might not leave before the connection closes.
-          if (this.stopping) msg.nak();
-          else this.dispatch(msg);
+          if (this.stopping) {
+            msg.nak();
+            continue;
+          }
+          const verdict = this.options.isCrashSuspect?.(msg) ?? false;
+          if (verdict === false) this.dispatchClean(msg, single);
+          else await this.accept(msg, verdict, single);
         }
+        // Nothing came for a whole ack_wait: whatever a dead process held has been handed out by now.
+        if (received === 0 && single && Date.now() - this.carefulSince >= this.spec.ackWaitMs) this.leaveCareful('no suspects left');
         errorBackoff = 100;
       } catch (err) {
         if (this.stopping) break;
@@ -207,8 +246,47 @@ export class JetStreamSubscription implements Subscription {
     }
   }
 
+  /** A message that is no crash suspect: start it; in careful mode it ends careful mode. */
+  private dispatchClean(msg: JsMsg, single: boolean): void {
+    if (single && this.careful) this.leaveCareful('a clean message arrived');
+    this.dispatch(msg);
+  }
+
+  /** Waits for the processor's verdict (kept alive meanwhile); queues a suspect to run alone. */
+  private async accept(msg: JsMsg, verdict: true | Promise<boolean>, single: boolean): Promise<void> {
+    this.held.add(msg);
+    if (!(await verdict)) {
+      this.dispatchClean(msg, single);
+      return;
+    }
+    this.enterCareful();
+    this.suspects.push(msg);
+    this.runSuspect();
+  }
+
+  /** Starts the next crash suspect once no other handler runs. */
+  private runSuspect(): void {
+    if (this.running > 0 || this.stopping) return;
+    const next = this.suspects.shift();
+    if (next !== undefined) this.dispatch(next);
+  }
+
+  private enterCareful(): void {
+    if (!this.careful) {
+      this.options.logger.warn({ subject: this.subject, consumer: this.consumerName }, 'crash suspects: handling messages one at a time');
+    }
+    this.careful = true;
+    this.carefulSince = Date.now();
+  }
+
+  private leaveCareful(why: string): void {
+    this.careful = false;
+    this.options.logger.info({ subject: this.subject, consumer: this.consumerName, why }, 'back to full batches');
+  }
+
   private dispatch(msg: JsMsg): void {
     this.held.add(msg);
+    this.running += 1;
     this.process(msg, this.abort.signal)
       .catch((err: unknown) => {
         // The processor settles messages itself; reaching here is a bug, so leave the message to redelivery.
@@ -216,7 +294,9 @@ export class JetStreamSubscription implements Subscription {
       })
       .finally(() => {
         this.held.delete(msg);
-        this.slotWaiters.shift()?.();
+        this.running -= 1;
+        this.runSuspect();
+        for (const wake of this.slotWaiters.splice(0)) wake();
       });
   }
 
@@ -227,9 +307,14 @@ export class JetStreamSubscription implements Subscription {
     }
   }
 
-  private waitForSlot(): Promise<void> {
-    if (this.held.size < this.spec.concurrency) return Promise.resolve();
-    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  /** Resolves when a fetch may go out: a free slot, no suspect waiting, and in careful mode nothing held. */
+  private async waitForSlot(): Promise<void> {
+    while (!this.stopping && !this.canFetch()) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  private canFetch(): boolean {
+    if (this.suspects.length > 0) return false;
+    return this.careful ? this.held.size === 0 : this.held.size < this.spec.concurrency;
   }
 
   private async waitForIdle(timeoutMs: number): Promise<boolean> {

@@ -12,7 +12,8 @@ import type { BusConnection } from './connection.js';
 import { CoreSubscription } from './core-subscription.js';
 import { DeadLetterWriter } from './dead-letter.js';
 import { DEAD_LETTER_WATCHER, deadLetterWatcher } from './dead-letter-watcher.js';
-import { EventDelivery } from './delivery.js';
+import { AttemptLedger } from './attempt-ledger.js';
+import { EventDelivery, serverMaxDeliver } from './delivery.js';
 import type { EventHandler, SubscribeOptions, Subscription } from './handler.js';
 import type { IdempotencyStore } from './idempotency/store.js';
 import { JetStreamSubscription } from './jetstream-subscription.js';
@@ -55,8 +56,11 @@ export class Subscriber {
   /** The stream of each durable subscription, for its backlog. */
   private readonly durables = new Map<Subscription, string>();
   private watcher: JetStreamSubscription | undefined;
+  private readonly ledger: AttemptLedger;
 
-  constructor(private readonly deps: SubscriberDeps) {}
+  constructor(private readonly deps: SubscriberDeps) {
+    this.ledger = new AttemptLedger(deps.connection.js, deps.config.replicas);
+  }
 
   /** The subscriptions the caller has not stopped. */
   get subscriptions(): readonly Subscription[] {
@@ -125,7 +129,7 @@ export class Subscriber {
         description: 'service=eventbus dead-letter watcher',
         concurrency: 4,
       },
-      deadLetterWatcher(connection.jsm, writer, logger),
+      deadLetterWatcher(connection.jsm, writer, logger, this.ledger),
       { stopTimeoutMs, logger, subject: AdvisorySubjects.MAX_DELIVERIES },
     );
     await this.watcher.start();
@@ -189,6 +193,7 @@ export class Subscriber {
         // A failing DLQ reader must not feed the DLQ.
         ...(stream.name === StreamNames.DLQ ? {} : { deadLetters: new DeadLetterWriter(publisher, metrics) }),
         termWithReason: supportsTermReason(connection.nc.info?.version),
+        ledger: this.ledger,
       },
       { publishCausedBy: (e, cause) => publisher.publishCausedBy(e, cause), logger, metrics },
     );
@@ -200,13 +205,13 @@ export class Subscriber {
         ...(durable === undefined ? {} : { durableName: durable }),
         filterSubject: subject,
         ackWaitMs,
-        maxDeliver: maxAttempts,
+        maxDeliver: serverMaxDeliver(maxAttempts),
         deliverPolicy: options.deliverPolicy ?? (broadcast ? 'new' : 'all'),
         description: `service=${serviceName}`,
         concurrency: options.concurrency ?? config.concurrency,
       },
       delivery.process,
-      { onHeartbeat: delivery.onHeartbeat, onStopped: delivery.flushAcks, stopTimeoutMs, logger, subject },
+      { onHeartbeat: delivery.onHeartbeat, onStopped: delivery.flushAcks, isCrashSuspect: delivery.isCrashSuspect, stopTimeoutMs, logger, subject },
     );
     await engine.start();
     return engine;

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { NatsServer } from '@multi-agent/testing';
 import { EventSubjects } from '@multi-agent/events';
 import type { DeadLetterEvent, DomainEvent } from '@multi-agent/events';
-import { headers } from '@nats-io/nats-core';
+import { AckPolicy } from '@nats-io/jetstream';
+import { headers, nanos } from '@nats-io/nats-core';
+import { AttemptLedger } from '../src/attempt-ledger.js';
 import { deadLetterEventId } from '../src/dead-letter.js';
 import type { NatsClient } from '../src/index.js';
 import { NonRetryableError, StreamNames } from '../src/index.js';
@@ -104,7 +106,8 @@ describe('retries', () => {
       const i = await c.jetstream.jsm.consumers.info('EVENTS', durable);
       return i.num_ack_pending === 0 && i.num_pending === 0 ? i : undefined;
     });
-    expect(info.num_redelivered).toBeLessThanOrEqual(1);
+    // 3 deliveries, one per attempt, and none after the DLQ record (the consumer sequence counts them all).
+    expect(info.delivered.consumer_seq).toBe(3);
     expect(calls).toBe(3);
   });
 
@@ -213,7 +216,7 @@ describe('DLQ subscription and replay', () => {
 });
 
 describe('crash-looping poison event', () => {
-  it('ends in the DLQ exactly once via the advisory even with no watcher running when it fired, and the events behind it are handled', async () => {
+  it('is dead-lettered by the client as crashed-handler after maxAttempts runs of its own, and the events behind it are handled', async () => {
     const ns = uniqueToken();
     const subject = `vector.${ns}.*`;
     const durable = `crash-${ns}`;
@@ -248,28 +251,118 @@ describe('crash-looping poison event', () => {
       }
       expect(crashes).toBe(3);
       expect(handledIds().sort()).toEqual([...good].sort());
-      // The advisory is kept in the ADVISORIES stream although no watcher ran.
-      await waitFor(async () => (await producer.jetstream.jsm.streams.info(StreamNames.ADVISORIES)).state.messages > 0);
-      const watcher = await client(server.url, 'late-watcher');
-      const records = await waitFor(async () => {
-        const r = (await dlqRecords(watcher, durable)).filter((x) => x.data.streamSequence === poison.seq);
-        return r.length > 0 ? r : undefined;
-      }, 15_000);
+      const records = await awaitDlqRecords(producer, durable);
       expect(records).toHaveLength(1);
       expect(records[0]!.data).toMatchObject({
-        reason: 'max-deliveries',
+        reason: 'crashed-handler',
+        errorClass: 'ProcessDied',
         failureCount: 3,
         consumer: durable,
         service: 'crash-worker',
+        streamSequence: poison.seq,
         originalEvent: { eventId: poison.eventId },
       });
-      // A second watcher does not write the record again.
-      await client(server.url, 'second-watcher');
-      const advisoryConsumer = await watcher.jetstream.jsm.consumers.info(StreamNames.ADVISORIES, 'dlq-advisory-watcher');
-      expect(advisoryConsumer.num_pending).toBe(0);
-      expect((await dlqRecords(watcher, durable)).filter((x) => x.data.streamSequence === poison.seq)).toHaveLength(1);
+      // Dead-lettered by the client (term), so the server never reached max_deliver.
+      const state = await producer.jetstream.jsm.consumers.info(StreamNames.EVENTS, durable);
+      expect(state.config.max_deliver).toBeGreaterThan(3);
+      expect(state.num_ack_pending).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it("the MAX_DELIVERIES advisory backstop writes exactly one DLQ record (with the attempt ledger's count and first failure), also when no watcher ran as it fired", async () => {
+    const ns = uniqueToken();
+    const durable = `raw-${ns}`;
+    const producer = await client(server.url, undefined, {}, { deadLetterWatcher: false });
+    const { jsm, js } = producer.jetstream;
+    // A consumer whose process never acks (no client pipeline to count attempts): only the server's limit ends it.
+    await jsm.consumers.add(StreamNames.EVENTS, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(300),
+      max_deliver: 2,
+      filter_subject: `vector.${ns}.job`,
+      description: 'service=raw-worker',
+    });
+    const poison = await producer.publish(testEvent(`vector.${ns}.job`, { poison: true }));
+    // What a pipeline that counted one attempt before losing track of the event left in the ledger.
+    const ledger = new AttemptLedger(js, 1);
+    const firstFailureAt = '2026-01-01T00:00:00.000Z';
+    await ledger.put(durable, poison.seq!, { attempts: 1, firstFailureAt });
+    const raw = await js.consumers.get(StreamNames.EVENTS, durable);
+    for (let delivery = 1; delivery <= 2; delivery++) {
+      const msg = await waitFor(async () => (await raw.next({ expires: 1000 })) ?? undefined, 10_000, `delivery ${delivery}`);
+      expect(msg.info.deliveryCount).toBe(delivery);
+    }
+    // The server gives up (and advises) when it would deliver a third time: nothing comes.
+    expect(await raw.next({ expires: 1500 })).toBeNull();
+    const watcher = await client(server.url, 'late-watcher');
+    const records = await awaitDlqRecords(watcher, durable);
+    expect(records).toHaveLength(1);
+    expect(records[0]!.data).toMatchObject({
+      reason: 'max-deliveries',
+      failureCount: 1,
+      firstFailureAt,
+      consumer: durable,
+      service: 'raw-worker',
+      originalEvent: { eventId: poison.eventId },
+    });
+    await waitFor(async () => (await ledger.get(durable, poison.seq!)) === undefined, 5000, 'the ledger record dropped');
+    // A second watcher does not write the record again.
+    await client(server.url, 'second-watcher');
+    await waitFor(async () => (await jsm.consumers.info(StreamNames.ADVISORIES, 'dlq-advisory-watcher')).num_ack_pending === 0, 10_000, 'advisories settled');
+    expect((await jsm.consumers.info(StreamNames.ADVISORIES, 'dlq-advisory-watcher')).num_pending).toBe(0);
+    expect(await dlqRecords(watcher, durable)).toHaveLength(1);
+  }, 30_000);
+});
+
+describe('crash isolation', () => {
+  it('runs an event left unacked by a dead process alone, then goes back to full batches by itself', async () => {
+    const ns = uniqueToken();
+    const durable = `careful-${ns}`;
+    const subject = `vector.${ns}.job`;
+    const ackWaitMs = 1000;
+    const c = await client(server.url, undefined, { ackWaitMs, concurrency: 8 });
+    // Create the durable with the client's settings, then play a process that died holding one event.
+    await (await c.subscribe(subject, () => undefined, durable)).stop();
+    const orphan = await c.publish(testEvent(subject, { orphan: true }));
+    const raw = await c.jetstream.js.consumers.get(StreamNames.EVENTS, durable);
+    const held = await raw.next({ expires: 5000 });
+    expect(held?.info.streamSequence).toBe(orphan.seq);
+
+    let running = 0;
+    const runs: { eventId: string; attempt: number; alongside: number }[] = [];
+    let maxRunning = 0;
+    const done = new Collector<string>();
+    const sub = (await c.subscribe(
+      subject,
+      async (e, ctx) => {
+        running += 1;
+        maxRunning = Math.max(maxRunning, running);
+        runs.push({ eventId: e.eventId, attempt: ctx.attempt, alongside: running - 1 });
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        running -= 1;
+        done.push(e.eventId);
+      },
+      durable,
+    )) as unknown as { isCareful: boolean };
+    // Unacked messages at startup: the subscription starts careful.
+    expect(sub.isCareful).toBe(true);
+    await done.waitFor(1, 10_000);
+    // The orphan is a crash suspect: it ran alone, and its attempt counts runs, not deliveries.
+    expect(runs).toEqual([{ eventId: orphan.eventId, attempt: 2, alongside: 0 }]);
+    for (let i = 0; i < 16; i++) await c.publish(testEvent(subject, { i }));
+    await done.waitFor(17, 20_000);
+    // Careful mode ended at the first clean message: the fresh events ran 8 at a time.
+    expect(sub.isCareful).toBe(false);
+    expect(maxRunning).toBe(8);
+    expect(runs.slice(1).every((r) => r.attempt === 1)).toBe(true);
+    const state = await waitFor(async () => {
+      const info = await c.jetstream.jsm.consumers.info(StreamNames.EVENTS, durable);
+      return info.num_ack_pending === 0 ? info : undefined;
+    }, 10_000, 'every ack in');
+    // 1 + 16 events, plus the orphan's redelivery: nothing else was delivered twice.
+    expect(state.delivered.consumer_seq).toBe(18);
+  }, 30_000);
 });

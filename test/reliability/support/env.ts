@@ -64,11 +64,14 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   return { promise, resolve };
 }
 
-/** Resolves with `promise`, or with `undefined` after `ms` (for cleanup that must not hang). */
-export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+/** Resolves with `promise`; rejects (failing the test) when it has not settled after `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, what = 'a promise to settle'): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -98,16 +101,16 @@ export class ClientPool {
     return client;
   }
 
-  /** Closes one client (bounded: a client cut off from every server must not hang the suite). */
+  /** Closes one client; a close that hangs fails the test (close is bounded by `stopTimeoutMs`). */
   async close(client: NatsClient): Promise<void> {
     const i = this.open_.indexOf(client);
     if (i >= 0) this.open_.splice(i, 1);
-    await within(client.close().catch(() => undefined), 10_000);
+    await within(client.close().catch(() => undefined), 10_000, `client ${client.serviceName} to close`);
   }
 
   /** Closes every client still open. */
   async closeAll(): Promise<void> {
     const all = this.open_.splice(0);
-    await Promise.all(all.map((c) => within(c.close().catch(() => undefined), 10_000)));
+    await Promise.all(all.map((c) => within(c.close().catch(() => undefined), 10_000, `client ${c.serviceName} to close`)));
   }
 }
