@@ -1,9 +1,10 @@
 // Lint: typed rules on, so an unawaited promise in a message handler is an error, not a lost failure.
 import eslint from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '.data/**', 'bench/results/**', 'coverage/**', '**/public/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '.data/**', 'bench/results/**', 'coverage/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -56,5 +57,10 @@ export default tseslint.config(
       ...tseslint.configs.disableTypeChecked.languageOptions,
       globals: { process: 'readonly', console: 'readonly' },
     },
+  },
+  {
+    // The web console: plain browser JavaScript modules served as they are.
+    files: ['services/gateway/public/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: globals.browser },
   },
 );
