@@ -1,7 +1,8 @@
 /**
- * The client metrics an operator watches besides backlog and latency, each read from the
- * registry after making the thing happen on a real server: redeliveries, the idempotency
- * store's call times and failures, and whether the client is connected.
+ * The client metrics an operator watches, each read back after making the thing happen on a
+ * real server: each durable consumer's backlog (read from the server at scrape time), publish
+ * latency, redeliveries, the idempotency store's call times and failures, and whether the
+ * client is connected.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Registry } from 'prom-client';
@@ -93,4 +94,43 @@ it('reports the connection as 1 while connected and 0 while reconnecting and aft
   } finally {
     await own.stop();
   }
+});
+
+/** The value of one series in the Prometheus text, or undefined when it is absent. */
+function sample(text: string, name: string, labels: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+it('reports each durable consumer pending and ack-pending backlog, and publish latency', async () => {
+  const client = await pool.client(server.url, undefined, { concurrency: 2 });
+  const subject = `execution.${uniqueToken('lag')}.step`;
+  const durable = uniqueToken('lag');
+  let release!: () => void;
+  const blocked = new Promise<void>((resolve) => (release = resolve));
+  let started = 0;
+  const sub = await client.subscribe(subject, async () => {
+    started += 1;
+    await blocked;
+  }, durable);
+  for (let i = 0; i < 10; i++) await client.publish(testEvent(subject, { i }));
+  await waitFor(() => started === 2, 10_000, 'two handlers holding events');
+
+  const consumer = `consumer="${durable}"`;
+  let text = '';
+  await waitFor(async () => {
+    text = await client.metrics.registry.metrics();
+    return sample(text, 'eventbus_consumer_pending_messages', consumer) === 8;
+  }, 10_000, 'pending 8 in the scrape');
+  expect(sample(text, 'eventbus_consumer_ack_pending_messages', consumer)).toBe(2);
+  expect(text).toContain('stream="EVENTS"');
+  expect(sample(text, 'eventbus_publish_duration_seconds_count', 'stream="EVENTS"')).toBeGreaterThanOrEqual(10);
+
+  release();
+  await waitFor(async () => {
+    text = await client.metrics.registry.metrics();
+    return sample(text, 'eventbus_consumer_pending_messages', consumer) === 0 && sample(text, 'eventbus_consumer_ack_pending_messages', consumer) === 0;
+  }, 15_000, 'the backlog to drain in the scrape');
+  await sub.stop();
+  expect(sample(await client.metrics.registry.metrics(), 'eventbus_consumer_pending_messages', consumer)).toBeUndefined();
 });
