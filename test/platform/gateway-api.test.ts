@@ -109,7 +109,7 @@ describe('gateway API: requests and validation', () => {
     expect(await call('GET', '/healthz')).toMatchObject({ status: 200, body: { service: 'gateway', status: 'ok' } });
     expect(await call('GET', '/readyz')).toMatchObject({ status: 200, body: { status: 'ok', nats: { connected: true } } });
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/gateway_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
+    expect(metrics).toMatch(/gateway_http_requests_total\{method="GET",route="\/healthz",status="200",service="gateway"\} \d+/);
     expect(metrics).toContain('eventbus_published_total');
   });
 });
@@ -211,7 +211,7 @@ describe('gateway API: executions end to end', () => {
     await platform.store.create({ executionId, workflowId: 'split-bill', userId: 'u', correlationId: executionId, status: 'requested', input: {}, requestedAt: now, nodes: {}, outbox: [], version: 1, updatedAt: now });
     const sseCount = async (direction: string): Promise<number> => {
       const text = await (await fetch(`${base}/metrics`)).text();
-      return Number(new RegExp(`gateway_sse_connections_total\\{direction="${direction}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      return Number(new RegExp(`gateway_sse_connections_total\\{direction="${direction}",service="gateway"\\} (\\d+)`).exec(text)?.[1] ?? 0);
     };
     const closedBefore = await sseCount('closed');
     const abort = new AbortController();

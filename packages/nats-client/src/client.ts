@@ -183,7 +183,13 @@ export class NatsClient {
   subscribeStream(executionIdOrSubject: string, options: SubscribeStreamOptions = {}): AsyncIterable<TokenMessage> {
     const subject = executionIdOrSubject.includes('.') ? executionIdOrSubject : subjects.tokenStream(executionIdOrSubject);
     const { nc, js } = this.requireLive().connection;
-    return readTokenStream(nc, js, subject, { ...options, idleTimeoutMs: options.idleTimeoutMs ?? this.config.tokenStreamIdleMs }, this.logger);
+    return readTokenStream(
+      nc,
+      js,
+      subject,
+      { ...options, idleTimeoutMs: options.idleTimeoutMs ?? this.config.tokenStreamIdleMs },
+      { logger: this.logger, lagSeconds: this.metrics.tokenLagSeconds },
+    );
   }
 
   /** Reads stored events back (a flow by correlationId, events caused by one, from a sequence or time). */

@@ -29,6 +29,7 @@ export class ClientMetrics {
   readonly inFlight: Gauge<'subscription'>;
   readonly connectionEvents: Counter<'type'>;
   readonly publishSeconds: Histogram<'stream'>;
+  readonly tokenLagSeconds: Histogram;
   readonly redelivered: Counter<'subscription'>;
   readonly idempotencyStoreSeconds: Histogram<'operation'>;
   readonly idempotencyStoreErrors: Counter<'operation'>;
@@ -119,6 +120,12 @@ export class ClientMetrics {
       registers,
     });
     this.publishSeconds = histogram('eventbus_publish_duration_seconds', 'Time from publish() to the JetStream acknowledgement, by stream.', ['stream'], SERVER_CALL_BUCKETS);
+    this.tokenLagSeconds = histogram(
+      'eventbus_token_stream_lag_seconds',
+      'Age of the tokens a reader takes from the TOKENS stream (a late or resuming reader, a gap being filled); live tokens arrive as they are published.',
+      [],
+      [0.01, 0.05, 0.25, 1, 5, 15, 60, 300],
+    );
     this.idempotencyStoreSeconds = histogram(
       'eventbus_idempotency_store_duration_seconds',
       'Idempotency store call time, by operation (claim, extend, complete, release).',

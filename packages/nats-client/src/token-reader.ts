@@ -56,8 +56,14 @@ function decode(data: Uint8Array, subject: string, logger: Logger): TokenMessage
   }
 }
 
+/** Where a reader reports: its logger and the token-age histogram. */
+export interface Reader {
+  logger: Logger;
+  lagSeconds: { observe(seconds: number): void };
+}
+
 /** Yields the stored tokens after `position.lastSeq`, up to the end of what the stream holds now. */
-async function* storedTokens(js: JetStreamClient, subject: string, position: Position, options: Resolved, logger: Logger): AsyncGenerator<TokenMessage> {
+async function* storedTokens(js: JetStreamClient, subject: string, position: Position, options: Resolved, reader: Reader): AsyncGenerator<TokenMessage> {
   const consumer = await js.consumers.get(StreamNames.TOKENS, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
   if ((await consumer.info()).num_pending === 0) return;
   const messages = await consumer.consume({ max_messages: 512 });
@@ -68,10 +74,12 @@ async function* storedTokens(js: JetStreamClient, subject: string, position: Pos
     for (;;) {
       const next = await nextOrIdle(iterator.next(), subject, options.idleTimeoutMs);
       if (next.done === true) return;
-      const token = decode(next.value.data, subject, logger);
+      const token = decode(next.value.data, subject, reader.logger);
       if (token !== undefined && token.seq > position.lastSeq) {
         position.lastSeq = token.seq;
         position.done = token.isComplete;
+        // How far behind its producer this reader is: the stored token's age as it is handed on.
+        reader.lagSeconds.observe(Math.max(0, Date.now() - next.value.info.timestampNanos / 1e6) / 1000);
         yield token;
         if (token.isComplete) return;
       }
@@ -87,7 +95,7 @@ async function* storedTokens(js: JetStreamClient, subject: string, position: Pos
  * Yields live tokens in order; returns when the stream completes, or early when a sequence
  * number was skipped (the caller then reads the gap from the stream).
  */
-async function* liveTokens(live: AsyncIterator<Msg>, subject: string, position: Position, options: Resolved, logger: Logger): AsyncGenerator<TokenMessage> {
+async function* liveTokens(live: AsyncIterator<Msg>, subject: string, position: Position, options: Resolved, { logger }: Reader): AsyncGenerator<TokenMessage> {
   for (;;) {
     const next = await nextOrIdle(live.next(), subject, options.idleTimeoutMs);
     if (next.done === true) {
@@ -110,7 +118,7 @@ export async function* readTokenStream(
   js: JetStreamClient,
   subject: string,
   options: Resolved,
-  logger: Logger,
+  reader: Reader,
 ): AsyncGenerator<TokenMessage, void, undefined> {
   // Subscribe before reading what is stored, so nothing published meanwhile falls between the two.
   const live = nc.subscribe(subject);
@@ -121,10 +129,10 @@ export async function* readTokenStream(
   try {
     await nc.flush();
     while (!position.done) {
-      yield* storedTokens(js, subject, position, options, logger);
+      yield* storedTokens(js, subject, position, options, reader);
       if (position.done || options.signal?.aborted === true) return;
       const before = position.lastSeq;
-      yield* liveTokens(liveIterator, subject, position, options, logger);
+      yield* liveTokens(liveIterator, subject, position, options, reader);
       // A gap whose tokens are not stored yet: give the stream a moment before reading again.
       if (!position.done && position.lastSeq === before) await new Promise((resolve) => setTimeout(resolve, 20));
     }

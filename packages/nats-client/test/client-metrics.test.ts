@@ -134,3 +134,22 @@ it('reports each durable consumer pending and ack-pending backlog, and publish l
   await sub.stop();
   expect(sample(await client.metrics.registry.metrics(), 'eventbus_consumer_pending_messages', consumer)).toBeUndefined();
 });
+
+it('reports the age of the tokens a late reader takes from the TOKENS stream', async () => {
+  const client = await pool.client(server.url);
+  const subject = `model.token.stream.${uniqueToken('lag')}`;
+  for (const [i, token] of ['a', 'b', 'c'].entries()) await client.publishStream(subject, token, i === 2);
+  // Read after the stream is complete: every token comes from storage.
+  const readFrom = Date.now();
+  const read: string[] = [];
+  for await (const message of client.subscribeStream(subject)) read.push(message.token);
+  const readTook = (Date.now() - readFrom) / 1000;
+  expect(read).toEqual(['a', 'b', 'c']);
+  const metric = client.metrics.registry.getSingleMetric('eventbus_token_stream_lag_seconds');
+  const { values } = await metric!.get();
+  const series = (suffix: string): number => values.find((v) => (v as { metricName?: string }).metricName === `eventbus_token_stream_lag_seconds_${suffix}`)?.value ?? 0;
+  expect(series('count')).toBe(3);
+  expect(series('sum')).toBeGreaterThan(0);
+  // Ages, not read times: each token is older than the read took, and far from minutes old.
+  expect(series('sum')).toBeLessThan(3 * (readTook + 5));
+});

@@ -36,8 +36,10 @@ export function healthBody(service: string, client: NatsClient, ready: boolean):
 
 /** The Prometheus text of several registries (the client's and the service's own). */
 export async function metricsText(registries: Registry[]): Promise<{ contentType: string; body: string }> {
-  const merged = Registry.merge(registries);
-  return { contentType: merged.contentType, body: await merged.metrics() };
+  // Each registry's own text: merging them into a new registry would drop their default
+  // labels, and with them the `service` label dashboards and alerts group by.
+  const texts = await Promise.all(registries.map((registry) => registry.metrics()));
+  return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: texts.join('\n') };
 }
 
 /** Options of {@link startOpsServer}. */
