@@ -115,8 +115,8 @@ export class EventDelivery {
   /** Handles one message and settles it. Never throws. */
   readonly process = async (msg: JsMsg, signal: AbortSignal): Promise<void> => {
     const history = this.historyOf(msg);
-    // Counted from the reply subject, not the parsed delivery info (that parse costs on every message).
-    if (!this.isFirstDelivery(msg)) this.deps.metrics.counter(this.deps.metrics.redelivered, this.settings.subscription).inc();
+    // A first delivery has the FRESH history (recognised from the reply subject, without parsing).
+    if (history !== FRESH) this.deps.metrics.counter(this.deps.metrics.redelivered, this.settings.subscription).inc();
     let event: DomainEvent;
     try {
       event = decodeEvent(msg.data);
