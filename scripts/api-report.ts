@@ -12,8 +12,19 @@ import { fileURLToPath } from 'node:url';
 /** The repository root. */
 export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/** The packages whose public surface is recorded. */
-export const REPORTED_PACKAGES = ['packages/events', 'packages/nats-client', 'packages/testing', 'services/shared'] as const;
+/** The workspace packages whose public surface is recorded: every one. */
+export const REPORTED_PACKAGES = [
+  'packages/events',
+  'packages/nats-client',
+  'packages/testing',
+  'packages/cli',
+  'services/shared',
+  'services/gateway',
+  'services/orchestration',
+  'services/agent',
+  'services/tool',
+  'services/model',
+] as const;
 
 /** One exported name. */
 export interface ApiEntry {
