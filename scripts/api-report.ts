@@ -5,26 +5,27 @@
  * fails until the report is regenerated with `npm run api-report`.
  */
 import ts from 'typescript';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root. */
 export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/** The workspace packages whose public surface is recorded: every one. */
-export const REPORTED_PACKAGES = [
-  'packages/events',
-  'packages/nats-client',
-  'packages/testing',
-  'packages/cli',
-  'services/shared',
-  'services/gateway',
-  'services/orchestration',
-  'services/agent',
-  'services/tool',
-  'services/model',
-] as const;
+/** The workspace packages whose public surface is recorded: every one the root package.json names. */
+export const REPORTED_PACKAGES: readonly string[] = workspaces();
+
+function workspaces(): string[] {
+  const { workspaces: patterns } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { workspaces: string[] };
+  return patterns.flatMap((pattern) => {
+    if (!pattern.endsWith('/*')) return [pattern];
+    const parent = pattern.slice(0, -2);
+    return readdirSync(join(repoRoot, parent), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && existsSync(join(repoRoot, parent, entry.name, 'src/index.ts')))
+      .map((entry) => `${parent}/${entry.name}`)
+      .sort();
+  });
+}
 
 /** One exported name. */
 export interface ApiEntry {
