@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import { EventSubjects } from '@multi-agent/events';
-import { AdvisorySubjects, DEAD_LETTER_WATCHER, StreamNames, platformStreams } from '@multi-agent/nats-client';
+import { AdvisorySubjects, ATTEMPT_LEDGER_BUCKET, DEAD_LETTER_WATCHER, platformStreams, StreamNames } from '@multi-agent/nats-client';
 import { EXECUTIONS_BUCKET } from './execution/store.js';
 
 /** A stream subject a service reads. */
@@ -70,7 +70,8 @@ export const CLIENT_BUS_ACCESS: Readonly<BusAccess> = {
   consumes: [{ subject: AdvisorySubjects.MAX_DELIVERIES, durable: DEAD_LETTER_WATCHER }],
   serves: [],
   calls: [],
-  kvBuckets: [IDEMPOTENCY_BUCKET],
+  // The attempt ledger is opened on the first failure or crash suspect, not at start.
+  kvBuckets: [IDEMPOTENCY_BUCKET, ATTEMPT_LEDGER_BUCKET],
 };
 
 /** Per service, what its own code does on the bus (its client adds {@link CLIENT_BUS_ACCESS}). */
