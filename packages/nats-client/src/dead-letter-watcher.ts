@@ -68,7 +68,11 @@ export function deadLetterWatcher(jsm: JetStreamManager, writer: DeadLetterWrite
         event = undefined;
       }
       const at = advisory.timestamp !== undefined ? new Date(advisory.timestamp) : new Date();
-      const record: AttemptRecord | undefined = await ledger?.get(advisory.consumer, advisory.stream_seq).catch(() => undefined);
+      // Without the ledger the record falls back to the server's delivery count: worse, not wrong.
+      const record: AttemptRecord | undefined = await ledger?.get(advisory.consumer, advisory.stream_seq).catch((err: unknown) => {
+        logger.warn({ err, advisory }, 'attempt ledger unreadable; the DLQ record counts deliveries instead');
+        return undefined;
+      });
       await writer.write({
         event,
         payload: stored?.data ?? new Uint8Array(),
@@ -87,7 +91,10 @@ export function deadLetterWatcher(jsm: JetStreamManager, writer: DeadLetterWrite
         lastFailureAt: at,
       });
       msg.ack();
-      if (record !== undefined) await ledger?.delete(advisory.consumer, advisory.stream_seq).catch(() => undefined);
+      // A record left behind expires with the ledger's TTL.
+      if (record !== undefined) {
+        await ledger?.delete(advisory.consumer, advisory.stream_seq).catch((err: unknown) => logger.warn({ err, advisory }, 'could not delete an attempt ledger record; it expires by itself'));
+      }
     } catch (err) {
       logger.error({ err, advisory }, 'could not dead-letter an exhausted event; will retry');
       msg.nak(1000);

@@ -425,7 +425,9 @@ export class EventDelivery {
       // Written now, so the deliveries it may lose while it waits behind another suspect are
       // not mistaken for runs later.
       const first = new Date();
-      await ledger.put(consumer, seq, { attempts: unrecorded.attempts, firstFailureAt: first.toISOString() }).catch(() => undefined);
+      await ledger.put(consumer, seq, { attempts: unrecorded.attempts, firstFailureAt: first.toISOString() }).catch((err: unknown) => {
+        this.deps.logger.warn({ err, seq, consumer }, 'attempt ledger unwritable; a crash during this run is counted from deliveries');
+      });
       return { ...unrecorded, firstFailureAt: first, recorded: true };
     }
     return {
