@@ -123,6 +123,23 @@ export const executionCancelledDataSchema = z.looseObject({
 /** Data of `execution.cancelled`. */
 export type ExecutionCancelledData = InferData<typeof executionCancelledDataSchema>;
 
+/**
+ * Data of `execution.resumed`: an execution that failed because one of its events was
+ * dead-lettered runs again, because the replay of that DLQ record arrived (`replayEventId`, the
+ * replayed event or the one it caused). `error` is the failure it leaves; `nodeId` the node that
+ * runs again, when the dead letter was about one.
+ */
+export const executionResumedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  workflowId: subjectTokenSchema,
+  nodeId: subjectTokenSchema.optional(),
+  dlqSequence: z.number().int().positive(),
+  replayEventId: z.string(),
+  error: errorInfoSchema,
+});
+/** Data of `execution.resumed`. */
+export type ExecutionResumedData = InferData<typeof executionResumedDataSchema>;
+
 // ---------------------------------------------------------------------------------------------
 // execution.node.*
 
@@ -379,6 +396,7 @@ export const eventDataSchemas = {
   [EventSubjects.EXECUTION_COMPLETED]: executionCompletedDataSchema,
   [EventSubjects.EXECUTION_FAILED]: executionFailedDataSchema,
   [EventSubjects.EXECUTION_CANCELLED]: executionCancelledDataSchema,
+  [EventSubjects.EXECUTION_RESUMED]: executionResumedDataSchema,
   [EventSubjects.EXECUTION_NODE_STARTED]: executionNodeStartedDataSchema,
   [EventSubjects.EXECUTION_NODE_COMPLETED]: executionNodeCompletedDataSchema,
   [EventSubjects.EXECUTION_NODE_FAILED]: executionNodeFailedDataSchema,

@@ -52,6 +52,7 @@ export type { ClaimResult, IdempotencyStore, Lease } from './idempotency/store.j
 
 // Dead letters and the platform's topology, for operators' tools and access declarations.
 export type { DeadLetterReplayer, ReplayResult, StoredDeadLetter } from './replay.js';
+export { replayEventId } from './replay.js';
 export { DEAD_LETTER_WATCHER } from './dead-letter-watcher.js';
 export { ATTEMPT_LEDGER_BUCKET } from './attempt-ledger.js';
 export { AdvisorySubjects, StreamNames, platformStreams, streamFor, subjectWithin } from './topology.js';

@@ -99,6 +99,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
       EventSubjects.EXECUTION_NODE_FAILED,
       EventSubjects.EXECUTION_COMPLETED,
       EventSubjects.EXECUTION_FAILED,
+      // A replayed dead letter revives the execution it failed.
+      EventSubjects.EXECUTION_RESUMED,
       EventSubjects.AGENT_EXECUTION_REQUESTED,
       EventSubjects.TOOL_EXECUTION_REQUESTED,
     ],
