@@ -42,11 +42,11 @@ export const modelDefaults = { concurrency: 8 } as const;
  */
 export async function startModelService(client: NatsClient, options: ModelServiceOptions = {}): Promise<StopService> {
   const provider = options.provider ?? new LocalModelProvider();
-  const streams = new ExecutionStreams((subject, token, isComplete, publishOptions) => client.publishStream(subject, token, isComplete, publishOptions));
+  const streams = new ExecutionStreams(client.publishStream.bind(client));
   const registry = client.metrics.registry;
   const inferences = counter(registry, 'model_inferences_total', 'Inferences, by provider and outcome.', ['provider', 'outcome']);
   const tokens = counter(registry, 'model_tokens_total', 'Tokens generated, by provider.', ['provider']);
-  const seconds = histogram(registry, 'model_inference_duration_seconds', 'Inference time, including waiting for the same node\'s earlier inferences.', ['provider']);
+  const seconds = histogram(registry, 'model_inference_duration_seconds', 'Inference time, including waiting for earlier inferences of the same node.', ['provider']);
   const subscriptions: Subscription[] = [];
 
   subscriptions.push(
