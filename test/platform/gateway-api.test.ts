@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventSubjects } from '@multi-agent/events';
-import { PARAGRAPH } from '@multi-agent/model-service';
 import { NatsServer } from '@multi-agent/testing';
 import { startInProcess } from './support/in-process.js';
 import type { InProcessPlatform } from './support/in-process.js';
@@ -150,7 +149,10 @@ describe('gateway API: executions end to end', () => {
     const sse = await readSse(`${base}/api/executions/${executionId}/tokens`);
     const tokens = sse.events.filter((e) => e.event === 'message');
     expect(tokens.map((e) => Number(e.id))).toEqual(tokens.map((_, i) => i + 1));
-    expect(tokenText(sse.events)).toBe(`${nodes.research!.output.text}${PARAGRAPH}${nodes.summarise!.output.text}`);
+    // Each token names its node: the nodes' texts, one after the other (they ran in sequence).
+    expect(tokenText(sse.events, 'research')).toBe(nodes.research!.output.text);
+    expect(tokenText(sse.events, 'summarise')).toBe(nodes.summarise!.output.text);
+    expect(tokenText(sse.events)).toBe(`${nodes.research!.output.text}${nodes.summarise!.output.text}`);
     expect(sse.events.at(-1)).toMatchObject({ event: 'end', id: String(tokens.length + 1) });
 
     // Resuming after token k (header or query) gives exactly k+1..N, then the end.
@@ -181,6 +183,9 @@ describe('gateway API: executions end to end', () => {
     const nodes = state.nodes as Record<string, { output: { text: string } }>;
     expect(verdictInput.parents).toEqual({ optimist: nodes.optimist!.output, sceptic: nodes.sceptic!.output });
     expect(state.output).toEqual(nodes.verdict!.output);
+    // The branches streamed at once into one token stream; each token names its node, so each text reads whole.
+    const sse = await readSse(`${base}/api/executions/${executionId}/tokens`);
+    for (const nodeId of ['optimist', 'sceptic', 'verdict']) expect(tokenText(sse.events, nodeId)).toBe(nodes[nodeId]!.output.text);
   });
 
   it('a failing tool fails its node, then the execution, and the reason is visible in the API', async () => {

@@ -1,7 +1,8 @@
 /**
  * The web console in a real browser (playwright-core driving Debian's chromium), against the
  * platform started the way a person starts it: `scripts/start.ts` (npm start), each service
- * its own process, on a test nats-server.
+ * its own process, on a test nats-server. The fan-out screenshot is checked in under
+ * docs/console/ (`UPDATE_SCREENSHOTS=1 npx vitest run test/platform/gateway-console.browser.test.ts`).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -16,12 +17,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EventSubjects } from '@multi-agent/events';
 import { NatsClient } from '@multi-agent/nats-client';
 import { NatsServer, freePort } from '@multi-agent/testing';
-import { PARAGRAPH } from '@multi-agent/model-service';
 import { repoRoot } from '../../scripts/platform/service-process.js';
 import { waitFor } from './support/platform.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(tmpdir(), 'multi-agent-console');
+// UPDATE_SCREENSHOTS=1 refreshes the one checked in; otherwise it goes to the temp directory too.
+const CHECKED_IN = process.env.UPDATE_SCREENSHOTS === '1' ? join(repoRoot, 'docs', 'console') : SCREENSHOTS;
 
 let server: NatsServer;
 let platform: ChildProcess;
@@ -65,6 +67,28 @@ async function startFromPage(page: Page, workflowId: string, fill: Record<string
   return /#\/executions\/(.+)$/.exec(page.url())![1]!;
 }
 
+/** The text shown in one node's token panel. */
+function nodeTokens(page: Page, nodeId: string): Promise<string | null> {
+  return page.textContent(`#token-stream .node-tokens[data-node-id="${nodeId}"] pre`);
+}
+
+/** The ids of the token panels, in page order. */
+async function panelIds(page: Page): Promise<(string | null)[]> {
+  const panels = page.locator('#token-stream .node-tokens');
+  return Promise.all(Array.from({ length: await panels.count() }, (_, i) => panels.nth(i).getAttribute('data-node-id')));
+}
+
+/** In the page: the text lengths of both fan-out branches' panels once both have text. */
+const BRANCH_LENGTHS = `(() => {
+  const text = (nodeId) => document.querySelector('#token-stream .node-tokens[data-node-id="' + nodeId + '"] pre')?.textContent ?? '';
+  const lengths = { optimist: text('optimist').length, sceptic: text('sceptic').length };
+  return lengths.optimist > 0 && lengths.sceptic > 0 ? lengths : undefined;
+})()`;
+
+async function executionState(executionId: string): Promise<{ nodes: Record<string, { output: { text: string } }> }> {
+  return (await (await fetch(`${base}/api/executions/${executionId}`)).json()) as { nodes: Record<string, { output: { text: string } }> };
+}
+
 it('runs a workflow from the page, streams its tokens live, survives a reload mid-stream, and shows nodes and the event tree', async () => {
   const page = await browser.newPage();
   const tokenRequests: string[] = [];
@@ -77,7 +101,7 @@ it('runs a workflow from the page, streams its tokens live, survives a reload mi
   const executionId = await startFromPage(page, 'research-summary', { topic: 'browser automation' });
 
   // Mid-stream: some tokens shown, the execution still running.
-  await expect.poll(async () => (await page.textContent('#token-stream'))?.length ?? 0, { timeout: 20_000, interval: 20 }).toBeGreaterThan(40);
+  await expect.poll(async () => (await nodeTokens(page, 'research'))?.length ?? 0, { timeout: 20_000, interval: 20 }).toBeGreaterThan(40);
   const seenBeforeReload = Number(await page.getAttribute('#token-stream', 'data-last-seq'));
   expect(seenBeforeReload).toBeGreaterThan(0);
   expect(await page.getAttribute('#execution-status', 'data-status')).not.toBe('completed');
@@ -94,10 +118,11 @@ it('runs a workflow from the page, streams its tokens live, survives a reload mi
   const resumedAfter = Number(new URL(resumed).searchParams.get('lastEventId'));
   expect(resumedAfter).toBeGreaterThanOrEqual(seenBeforeReload);
   const receivedAfterReload = Number(await page.getAttribute('#token-stream', 'data-received'));
-  // ...and the text is exactly the models' output: no gap, no duplicate.
-  const state = (await (await fetch(`${base}/api/executions/${executionId}`)).json()) as { nodes: Record<string, { output: { text: string } }> };
-  const expected = `${state.nodes.research!.output.text}${PARAGRAPH}${state.nodes.summarise!.output.text}`;
-  expect(await page.textContent('#token-stream')).toBe(expected);
+  // ...and each node's panel shows exactly its model's output: no gap, no duplicate.
+  const state = await executionState(executionId);
+  expect(await panelIds(page)).toEqual(['research', 'summarise']);
+  expect(await nodeTokens(page, 'research')).toBe(state.nodes.research!.output.text);
+  expect(await nodeTokens(page, 'summarise')).toBe(state.nodes.summarise!.output.text);
   const total = Number(await page.getAttribute('#token-stream', 'data-last-seq'));
   expect(receivedAfterReload).toBe(total - resumedAfter);
   expect(receivedAfterReload).toBeLessThan(total);
@@ -116,6 +141,29 @@ it('runs a workflow from the page, streams its tokens live, survives a reload mi
   expect(await page.$('#timeline > li[data-event-type="workflow.execution.requested"] li[data-event-type="execution.completed"]')).not.toBeNull();
   await page.close();
 }, 90_000);
+
+it('shows the tokens of each node in its own panel, the two branches of a fan-out streaming at the same time', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${base}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  const executionId = await startFromPage(page, 'perspectives', {});
+
+  // The first moment both branch panels show text: how much each had then (read in one go, in the page).
+  const firstOverlap = await page.waitForFunction(BRANCH_LENGTHS, undefined, { polling: 'raf', timeout: 20_000 });
+  const atOverlap = (await firstOverlap.jsonValue()) as { optimist: number; sceptic: number };
+  await expect.poll(async () => (await nodeTokens(page, 'sceptic'))?.length ?? 0, { timeout: 10_000, interval: 20 }).toBeGreaterThan(120);
+  await page.screenshot({ path: join(CHECKED_IN, 'tokens-by-node.png') });
+
+  await page.waitForSelector('#execution-status[data-status="completed"]', { timeout: 30_000 });
+  await page.waitForSelector('#token-stream[data-state="complete"]', { timeout: 30_000 });
+  const state = await executionState(executionId);
+  expect((await panelIds(page)).sort()).toEqual(['optimist', 'sceptic', 'verdict']);
+  for (const nodeId of ['optimist', 'sceptic', 'verdict']) expect(await nodeTokens(page, nodeId)).toBe(state.nodes[nodeId]!.output.text);
+  // When both had begun, neither was done: the branches streamed at the same time, not one after the other.
+  expect(atOverlap.optimist).toBeLessThan(state.nodes.optimist!.output.text.length);
+  expect(atOverlap.sceptic).toBeLessThan(state.nodes.sceptic!.output.text.length);
+  await page.close();
+}, 60_000);
 
 it('shows a failing tool: the node, the execution and the reason', async () => {
   const page = await browser.newPage();

@@ -335,13 +335,18 @@ export type ModelInferenceFailedData = InferData<typeof modelInferenceFailedData
 // ---------------------------------------------------------------------------------------------
 // model.token.* — not an event: the body of each message on model.token.stream.<executionId>
 
-/** Body of one token message on `model.token.stream.<executionId>`: `{ token, isComplete, seq }`. */
+/**
+ * Body of one token message on `model.token.stream.<executionId>`: `{ token, isComplete, seq, nodeId? }`.
+ * `seq` orders the whole stream; `nodeId` is the workflow node whose inference produced the
+ * token (absent from producers that predate it, and on the completion token of an execution).
+ */
 export const tokenMessageSchema = z.looseObject({
   token: z.string(),
   isComplete: z.boolean(),
   seq: z.int().nonnegative(),
+  nodeId: subjectTokenSchema.optional(),
 });
-/** Body of one token message: the token text, whether the stream ends here, and its order. */
+/** Body of one token message: the token text, whether the stream ends here, its order, and the node that produced it. */
 export type TokenMessage = InferData<typeof tokenMessageSchema>;
 
 // ---------------------------------------------------------------------------------------------

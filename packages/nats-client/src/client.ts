@@ -31,6 +31,7 @@ import type { StreamReconcileResult } from './streams.js';
 import { Subscriber } from './subscriber.js';
 import { TextConnection } from './text-connection.js';
 import { TokenPublisher } from './token-publisher.js';
+import type { PublishStreamOptions } from './token-publisher.js';
 import { readTokenStream } from './token-reader.js';
 import type { SubscribeStreamOptions } from './token-reader.js';
 import { platformStreams } from './topology.js';
@@ -169,9 +170,12 @@ export class NatsClient {
     return this.requester.request(subject, event, timeoutMs);
   }
 
-  /** Streams one token to `model.token.stream.<executionId>`; `isComplete` ends the stream. */
-  publishStream(subject: string, token: string, isComplete: boolean): Promise<void> {
-    return this.tokens.publish(subject, token, isComplete);
+  /**
+   * Streams one token to `model.token.stream.<executionId>`; `isComplete` ends the stream.
+   * `options.nodeId` names the workflow node the token belongs to.
+   */
+  publishStream(subject: string, token: string, isComplete: boolean, options: PublishStreamOptions = {}): Promise<void> {
+    return this.tokens.publish(subject, token, isComplete, options);
   }
 
   /**

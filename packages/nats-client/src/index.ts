@@ -21,6 +21,7 @@ export { deriveDurableName } from './subscriber.js';
 export type { EventHandler, HandlerContext, SubscribeOptions, Subscription } from './handler.js';
 export type { PublishableEvent, PublishResult } from './publisher.js';
 export type { SubscribeStreamOptions } from './token-reader.js';
+export type { PublishStreamOptions } from './token-publisher.js';
 export type { TextConnection, TextMsg, TextSubscription } from './text-connection.js';
 export type { ReadEventsOptions, StoredEvent } from './event-log.js';
 
