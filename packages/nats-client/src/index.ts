@@ -28,6 +28,7 @@ export type { ReadEventsOptions, StoredEvent } from './event-log.js';
 export {
   ClientErrorCodes,
   errorCode,
+  AuthFailedError,
   ClientClosedError,
   ConfigError,
   HandlerTimeoutError,
@@ -41,6 +42,7 @@ export {
   RemoteHandlerError,
   RequestTimeoutError,
   StreamIdleError,
+  TlsFailedError,
 } from './errors.js';
 
 // Idempotency stores, for a store shared in-process or one of your own.
