@@ -7,10 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import type { DomainEvent } from '@multi-agent/events';
-import { NatsServer } from '@multi-agent/testing';
+import { makePki, NatsServer, type Pki } from '@multi-agent/testing';
 import { ClientErrorCodes, errorCode, loadNatsConfig, NatsClient } from '../src/index.js';
 import type { NatsConfigInput } from '../src/index.js';
-import { makePki, type Pki } from './pki.js';
 import { Collector, testEvent, testLogger, uniqueToken } from './support.js';
 
 const CONNECT_TIMEOUT_MS = 2000;

@@ -1,5 +1,5 @@
 /**
- * A throwaway public-key infrastructure for TLS tests, made with the openssl CLI: a CA, a
+ * A throwaway public-key infrastructure for TLS tests, made with the `openssl` CLI: a CA, a
  * server certificate for 127.0.0.1 and a client certificate signed by it, and an unrelated CA
  * a client can wrongly trust.
  */
@@ -13,10 +13,14 @@ const run = promisify(execFile);
 
 /** Paths of the PEM files made by {@link makePki}. */
 export interface Pki {
+  /** The temp directory holding every file; remove it when done. */
   dir: string;
+  /** The CA that signed the server and client certificates. */
   caFile: string;
+  /** Server certificate for `127.0.0.1` and `localhost` (and the names passed to {@link makePki}). */
   serverCertFile: string;
   serverKeyFile: string;
+  /** Client certificate (`clientAuth`) for mutual TLS. */
   clientCertFile: string;
   clientKeyFile: string;
   /** A CA that signed none of the above. */
@@ -45,12 +49,17 @@ async function issue(dir: string, ca: { cert: string; key: string }, name: strin
   return { cert, key };
 }
 
-/** Makes the CA, certificates and the unrelated CA in a fresh temp directory. */
-export async function makePki(): Promise<Pki> {
+/**
+ * Makes the CA, certificates and the unrelated CA in a fresh temp directory under
+ * `os.tmpdir()`; `serverNames` are added to the server certificate's DNS names. Needs the
+ * `openssl` CLI. EC P-256 keys, valid for two days.
+ */
+export async function makePki(serverNames: string[] = []): Promise<Pki> {
   const dir = await mkdtemp(join(tmpdir(), 'multi-agent-pki-'));
   const ca = await makeCa(dir, 'ca');
   const other = await makeCa(dir, 'other-ca');
-  const server = await issue(dir, ca, 'server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  const names = ['IP:127.0.0.1', 'DNS:localhost', ...serverNames.map((n) => `DNS:${n}`)].join(',');
+  const server = await issue(dir, ca, 'server', `subjectAltName=${names}\nextendedKeyUsage=serverAuth\n`);
   const client = await issue(dir, ca, 'client', 'extendedKeyUsage=clientAuth\n');
   return {
     dir,
