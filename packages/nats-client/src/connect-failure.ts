@@ -4,8 +4,9 @@
  *
  * One case needs a second look: a server that requires a client certificate (`verify: true`)
  * completes the TLS 1.3 handshake and only then sends its refusal, which nats.js does not
- * report; the connect just times out. After a timeout the servers are therefore probed with a
- * handshake of our own, bounded by the connect timeout, and its TLS error (if any) is reported.
+ * report; the connect just times out. After a timeout of a client with TLS settings the servers
+ * are therefore probed with a handshake of our own, bounded by the connect timeout, and its TLS
+ * error (if any) is reported.
  */
 import type { EventBusError } from '@multi-agent/events';
 import { errors } from '@nats-io/nats-core';
@@ -38,7 +39,9 @@ export async function connectFailure(err: unknown, config: NatsConfig): Promise<
   if (err instanceof errors.AuthorizationError || err instanceof errors.UserAuthenticationExpiredError) {
     return new AuthFailedError(`${servers} refused the client's credentials: ${messageOf(err)}`, { cause: err });
   }
-  const refusal = tlsErrorCode(err) !== undefined ? err : err instanceof errors.TimeoutError ? await tlsRefusal(config) : undefined;
+  // Only a client set up for TLS pays for the probe: a plain timeout stays one connect timeout.
+  const probe = err instanceof errors.TimeoutError && config.tls !== undefined;
+  const refusal = tlsErrorCode(err) !== undefined ? err : probe ? await tlsRefusal(config) : undefined;
   if (refusal !== undefined) {
     return new TlsFailedError(`TLS handshake with ${servers} failed (${tlsErrorCode(refusal) ?? 'TLS'}): ${messageOf(refusal)}`, { cause: refusal });
   }
