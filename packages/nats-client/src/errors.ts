@@ -9,6 +9,8 @@ import { EventBusError } from '@multi-agent/events';
 export const ClientErrorCodes = {
   CONFIG: 'CONFIG',
   NOT_CONNECTED: 'NOT_CONNECTED',
+  AUTH_FAILED: 'AUTH_FAILED',
+  TLS_FAILED: 'TLS_FAILED',
   NO_STREAM: 'NO_STREAM',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   PUBLISH_FAILED: 'PUBLISH_FAILED',
@@ -44,6 +46,29 @@ export class NotConnectedError extends EventBusError {
   constructor(message = 'NATS client is not connected: call connect() first') {
     super(ClientErrorCodes.NOT_CONNECTED, message);
     this.name = 'NotConnectedError';
+  }
+}
+
+/**
+ * The server refused the client's credentials (user/password, token, nkey or creds file), or
+ * they expired. Retrying with the same credentials cannot help. The message never holds them.
+ */
+export class AuthFailedError extends EventBusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ClientErrorCodes.AUTH_FAILED, message, options);
+    this.name = 'AuthFailedError';
+  }
+}
+
+/**
+ * The TLS handshake with the server failed: its certificate is not signed by the configured CA
+ * (`NATS_TLS_CA`), it names another host, or the server requires a client certificate that was
+ * not given or that it does not trust.
+ */
+export class TlsFailedError extends EventBusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ClientErrorCodes.TLS_FAILED, message, options);
+    this.name = 'TlsFailedError';
   }
 }
 

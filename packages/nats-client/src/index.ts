@@ -29,6 +29,7 @@ export type { ReadEventsOptions, StoredEvent } from './event-log.js';
 export {
   ClientErrorCodes,
   errorCode,
+  AuthFailedError,
   ClientClosedError,
   ConfigError,
   HandlerTimeoutError,
@@ -42,6 +43,7 @@ export {
   RemoteHandlerError,
   RequestTimeoutError,
   StreamIdleError,
+  TlsFailedError,
 } from './errors.js';
 
 // Idempotency stores, for a store shared in-process or one of your own.
