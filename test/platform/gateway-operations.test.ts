@@ -35,7 +35,8 @@ type Body = Record<string, unknown>;
 async function call(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: Body }> {
   const response = await fetch(`${base}${path}`, {
     method,
-    ...(body === undefined ? {} : { headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    headers: { ...platform.authHeaders, ...(body === undefined ? {} : { 'content-type': contentType }) },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: response.status, body: (await response.json()) as Body };
 }
@@ -123,11 +124,13 @@ describe('cancelling a running execution', () => {
     const form = await call('POST', `/api/executions/${executionId}/cancel`, 'reason=csrf', 'application/x-www-form-urlencoded');
     expect(form).toMatchObject({ status: 415, body: { error: 'UNSUPPORTED_MEDIA_TYPE' } });
 
-    const { status, body } = await call('POST', `/api/executions/${executionId}/cancel`, { reason: 'operator test', userId: 'ops' });
+    // Who cancelled is the caller of the token, never a body's say.
+    expect(await call('POST', `/api/executions/${executionId}/cancel`, { reason: 'operator test', userId: 'ops' })).toMatchObject({ status: 400, body: { error: 'USER_ID_FROM_TOKEN' } });
+    const { status, body } = await call('POST', `/api/executions/${executionId}/cancel`, { reason: 'operator test' });
     expect(status).toBe(200);
     expect(body).toMatchObject({
       status: 'cancelled',
-      cancellation: { reason: 'operator test', cancelledBy: 'ops' },
+      cancellation: { reason: 'operator test', cancelledBy: 'test-admin' },
       nodes: { research: { status: 'cancelled' }, summarise: { status: 'skipped' } },
       pendingEvents: 0,
     });
@@ -152,7 +155,7 @@ describe('cancelling a running execution', () => {
     const cancelled = eventsOfType(events, EventSubjects.EXECUTION_CANCELLED);
     expect(cancelled).toHaveLength(1);
     expect(cancelled[0]!.eventId).toBe(body.cancelEventId);
-    expect(cancelled[0]!.data).toMatchObject({ executionId, workflowId: 'research-summary', reason: 'operator test', userId: 'ops' });
+    expect(cancelled[0]!.data).toMatchObject({ executionId, workflowId: 'research-summary', reason: 'operator test', userId: 'test-admin' });
     expect(eventsOfType(events, EventSubjects.EXECUTION_NODE_STARTED).map((e) => (e.data as { nodeId: string }).nodeId)).toEqual(['research']);
     expect(eventsOfType(events, EventSubjects.AGENT_EXECUTION_COMPLETED)).toEqual([]);
     expect(eventsOfType(events, EventSubjects.EXECUTION_COMPLETED)).toEqual([]);

@@ -10,6 +10,8 @@
 import { EventSubjects } from '@multi-agent/events';
 import { cancelExecution } from '@multi-agent/service-kit';
 import type { FastifyInstance } from 'fastify';
+import { identityOf } from '../auth/authenticate.js';
+import { refuseBodyUserId } from '../auth/identity.js';
 import { idSchema } from '../context.js';
 import type { GatewayContext } from '../context.js';
 import { HttpError } from '../http-error.js';
@@ -34,8 +36,9 @@ export function registerCancelRoutes(app: FastifyInstance, ctx: GatewayContext):
     async (request) => {
       const { executionId } = request.params;
       await requireExecution(ctx, executionId);
-      const { reason, userId } = request.body;
-      const cancel = { ...(reason === undefined ? {} : { reason }), cancelledBy: userId ?? 'anonymous' };
+      refuseBodyUserId(request.body);
+      const { reason } = request.body;
+      const cancel = { ...(reason === undefined ? {} : { reason }), cancelledBy: identityOf(request).userId };
       const { stored, changed } = await ctx.store.mutate(executionId, (current) => cancelExecution(current, cancel, { now: new Date(), defaultNodeTimeoutMs: 0 }));
       if (!changed || stored === undefined) {
         const status = stored?.state.status;

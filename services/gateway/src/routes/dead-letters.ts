@@ -3,7 +3,7 @@
  * (`POST /api/dead-letters/replay`) and purge handled or selected records
  * (`POST /api/dead-letters/purge`). Replay goes through the bus client's replayer: a new
  * eventId derived from the record, `causationId` = the original eventId, a record is replayed
- * at most once. Purging deletes the records' messages from the `DLQ` stream.
+ * at most once. Purging deletes the records' messages from the `DLQ` stream. Admin only.
  */
 import { DEAD_LETTER_REASONS, SUBJECT_TOKEN_PATTERN } from '@multi-agent/events';
 import type { DeadLetterReason } from '@multi-agent/events';
@@ -24,6 +24,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
   app.get<{ Querystring: { consumer?: string; reason?: DeadLetterReason } }>(
     '/api/dead-letters',
     {
+      config: { access: 'admin' },
       schema: {
         querystring: {
           type: 'object',
@@ -44,6 +45,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
   app.post<{ Body: { sequences: number[] } }>(
     '/api/dead-letters/replay',
     {
+      config: { access: 'admin' },
       onRequest: requireJsonBody,
       schema: { body: { type: 'object', additionalProperties: false, required: ['sequences'], properties: { sequences: sequencesSchema } } },
     },
@@ -64,6 +66,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
   app.post<{ Body: { sequences?: number[]; handled?: true } }>(
     '/api/dead-letters/purge',
     {
+      config: { access: 'admin' },
       onRequest: requireJsonBody,
       schema: {
         body: {
