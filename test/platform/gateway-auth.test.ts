@@ -4,14 +4,15 @@
  * changes, a rate limit and a cap on open token streams per caller, and the security headers.
  */
 import { createServer } from 'node:http';
+import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventSubjects } from '@multi-agent/events';
-import { createApiKey, parseApiKeys } from '@multi-agent/gateway-service';
-import { NatsServer } from '@multi-agent/testing';
+import { ApiKeyConfigError, createApiKey, parseApiKeys } from '@multi-agent/gateway-service';
+import { freePort, NatsServer } from '@multi-agent/testing';
 import { startInProcess } from './support/in-process.js';
 import type { InProcessPlatform } from './support/in-process.js';
 import { eventsOfType, executionEvents, waitFor } from './support/platform.js';
@@ -46,9 +47,11 @@ beforeAll(async () => {
       maxStreamsPerIdentity: 2,
     },
   });
+  // Its identity provider does not answer.
+  const unreachable = { jwksUrl: `http://127.0.0.1:${await freePort()}/jwks.json`, issuer: ISSUER, audience: AUDIENCE };
   limited = await startInProcess(server.url, {
     services: ['gateway'],
-    gateway: { auth: { apiKeys: parseApiKeys([alice.entry, bob.entry].join(',')) }, rateLimitMax: 3, rateLimitWindowMs: 60_000 },
+    gateway: { auth: { apiKeys: parseApiKeys([alice.entry, bob.entry].join(',')), jwt: unreachable }, rateLimitMax: 3, rateLimitWindowMs: 60_000 },
   });
 });
 
@@ -109,6 +112,31 @@ async function openStream(token: string, executionId: string): Promise<{ status:
   return { status: 200, body: undefined, close: () => abort.abort() };
 }
 
+describe('API keys', () => {
+  it('are high-entropy, configured by their SHA-256 only, and a malformed entry is refused without echoing it', () => {
+    const { key, entry } = createApiKey('ci-bot', 'user');
+    expect(key).toMatch(/^mak_[A-Za-z0-9_-]{43}$/);
+    expect(entry).toBe(`ci-bot:user:${createHash('sha256').update(key).digest('hex')}`);
+    expect(entry).not.toContain(key);
+    expect(parseApiKeys(`# the team\n${entry}\n\n${root.entry}  # ops`)).toEqual([
+      { name: 'ci-bot', role: 'user', sha256: entry.split(':')[2] },
+      { name: 'root', role: 'admin', sha256: root.entry.split(':')[2] },
+    ]);
+    const hash = 'a'.repeat(64);
+    for (const bad of [`x:superuser:${hash}`, 'x:user:abc', `x y:user:${hash}`, `x:user:${hash}:extra`, `x:user:${hash},x:admin:${hash}`]) {
+      let error: unknown;
+      try {
+        parseApiKeys(bad);
+      } catch (err) {
+        error = err;
+      }
+      expect(error, bad).toBeInstanceOf(ApiKeyConfigError);
+      expect((error as ApiKeyConfigError).code).toBe('INVALID_API_KEY_ENTRY');
+      expect((error as Error).message).not.toContain(hash);
+    }
+  });
+});
+
 describe('authentication', () => {
   it('refuses a request without a token or with a bad one: 401 with a typed error and a Bearer challenge', async () => {
     const none = await call(undefined, 'GET', '/api/workflows');
@@ -150,6 +178,11 @@ describe('authentication', () => {
     await refused(await jwt({ sub: 'dana' }, { audience: 'another-api' }), 'ERR_JWT_CLAIM_VALIDATION_FAILED');
     await refused(await jwt({ sub: 'dana' }, { key: strangerKey }), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
     await refused(await jwt({}), 'NO_SUBJECT');
+  });
+
+  it('answers 503 AUTH_UNAVAILABLE, not a refused token, when the identity provider\'s keys cannot be read', async () => {
+    const answer = await call(await jwt({ sub: 'dana' }), 'GET', '/api/workflows', undefined, { base: limited.gatewayUrl });
+    expect(answer).toMatchObject({ status: 503, body: { error: 'AUTH_UNAVAILABLE' } });
   });
 });
 

@@ -1,11 +1,13 @@
 /**
- * Limits per identity (the caller's userId; by IP before authentication): a request rate
+ * Limits per identity (the authenticated caller's userId): a request rate
  * (`@fastify/rate-limit`, 429 `RATE_LIMITED` with `retry-after`) and a number of open token
  * streams (429 `TOO_MANY_STREAMS`): an SSE answer holds a connection and a NATS subscription
- * for as long as the browser keeps it, so one caller must not hold them all.
+ * for as long as the browser keeps it, so one caller must not hold them all. Public routes
+ * (probes, metrics, the console's files) are not limited; a request without a valid token is
+ * refused before it is counted.
  */
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { identityOf } from './auth/authenticate.js';
 import { HttpError } from './http-error.js';
 
@@ -26,10 +28,6 @@ declare module 'fastify' {
   }
 }
 
-function callerKey(request: FastifyRequest): string {
-  return request.identity === null ? `ip:${request.ip}` : `user:${request.identity.userId}`;
-}
-
 /** Registers the rate limit (before the routes: it attaches to each route as it is added). */
 export async function limitRequestRate(app: FastifyInstance, limits: RequestLimits): Promise<void> {
   await app.register(rateLimit, {
@@ -38,7 +36,7 @@ export async function limitRequestRate(app: FastifyInstance, limits: RequestLimi
     timeWindow: limits.rateLimitWindowMs,
     // After authentication (onRequest), before the body is read.
     hook: 'preParsing',
-    keyGenerator: callerKey,
+    keyGenerator: (request) => identityOf(request).userId,
     errorResponseBuilder: (_request, context) =>
       new HttpError(429, 'RATE_LIMITED', `more than ${context.max} requests in ${limits.rateLimitWindowMs} ms; retry in ${context.after}`, {
         limit: context.max,
