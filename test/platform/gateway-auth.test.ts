@@ -178,6 +178,9 @@ describe('authentication', () => {
     await refused(await jwt({ sub: 'dana' }, { audience: 'another-api' }), 'ERR_JWT_CLAIM_VALIDATION_FAILED');
     await refused(await jwt({ sub: 'dana' }, { key: strangerKey }), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
     await refused(await jwt({}), 'NO_SUBJECT');
+    // A token "signed" with a shared secret (or none) is never accepted, whatever its key id.
+    const hmac = await new SignJWT({}).setProtectedHeader({ alg: 'HS256', kid: 'test-key-1' }).setSubject('dana').setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m').sign(new TextEncoder().encode('x'.repeat(32)));
+    await refused(hmac, 'ERR_JOSE_ALG_NOT_ALLOWED');
   });
 
   it('answers 503 AUTH_UNAVAILABLE, not a refused token, when the identity provider\'s keys cannot be read', async () => {

@@ -21,6 +21,9 @@ export interface JwtOptions {
   rolesClaim?: string;
 }
 
+/** Signatures of a provider's public keys only: never a shared secret, never `none`. */
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
 /** Failures of the provider (its JWKS slow, not 200, not a key set), not of the token. */
 const PROVIDER_FAILURES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
 
@@ -42,7 +45,7 @@ export class JwtVerifier {
   async verify(token: string): Promise<Identity> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.keys, { issuer: this.options.issuer, audience: this.options.audience }));
+      ({ payload } = await jwtVerify(token, this.keys, { issuer: this.options.issuer, audience: this.options.audience, algorithms: ASYMMETRIC_ALGORITHMS }));
     } catch (err) {
       if (err instanceof errors.JOSEError && !PROVIDER_FAILURES.has(err.code)) {
         throw new HttpError(401, 'INVALID_TOKEN', `the JWT was refused: ${err.message}`, { reason: err.code });
