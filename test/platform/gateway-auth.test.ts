@@ -240,6 +240,21 @@ describe('executions belong to the user who started them', () => {
   });
 });
 
+describe('audit', () => {
+  it('records who started and who cancelled an execution on the AUDIT stream', async () => {
+    const executionId = await startAs(alice.key);
+    await call(root.key, 'POST', `/api/executions/${executionId}/cancel`, { reason: 'audit test' });
+    const records = [];
+    for await (const { subject, event } of platform.observer.readEvents({ stream: 'AUDIT' })) {
+      if ((event.data as { executionId?: string }).executionId === executionId) records.push({ subject, data: event.data });
+    }
+    expect(records).toEqual([
+      { subject: 'audit.execution.started', data: { actor: { userId: 'alice', role: 'user', via: 'api-key' }, executionId, workflowId: 'split-bill' } },
+      { subject: 'audit.execution.cancelled', data: { actor: { userId: 'root', role: 'admin', via: 'api-key' }, executionId, workflowId: 'split-bill', reason: 'audit test' } },
+    ]);
+  });
+});
+
 describe('hardening', () => {
   it('refuses a state change sent as a form, even with a valid token (CSRF)', async () => {
     const executionId = await startAs(alice.key);

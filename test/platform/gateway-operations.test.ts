@@ -41,6 +41,15 @@ async function call(method: string, path: string, body?: unknown, contentType = 
   return { status: response.status, body: (await response.json()) as Body };
 }
 
+/** The data of the audit records on `subject`, read back from the AUDIT stream. */
+async function audited(subject: string): Promise<Body[]> {
+  const found: Body[] = [];
+  for await (const { event } of platform.observer.readEvents({ stream: StreamNames.AUDIT, filterSubject: subject })) found.push(event.data as Body);
+  return found;
+}
+
+const admin = { userId: 'test-admin', role: 'admin', via: 'api-key' };
+
 async function start(workflowId: string, input: Body): Promise<string> {
   const { status, body } = await call('POST', `/api/workflows/${workflowId}/executions`, { input });
   expect(status).toBe(202);
@@ -250,6 +259,8 @@ describe('dead letters', () => {
     // Replaying twice publishes once.
     const twice = await call('POST', '/api/dead-letters/replay', { sequences: [selection[0]] });
     expect(twice.body.results).toEqual([expect.objectContaining({ status: 'already-replayed', eventId: newIds[0] })]);
+    // Audited once: who replayed which records (the second call replayed nothing).
+    expect(await audited('audit.dead-letters.replayed')).toEqual([{ actor: admin, dlqSequences: selection }]);
   });
 
   it('a replay that is dead-lettered again leaves its record unhandled', async () => {
@@ -279,6 +290,10 @@ describe('dead letters', () => {
     expect(bySelection.body).toEqual({ purged: [third], notFound: [first] });
     expect(await dlqHas(third)).toBe(false);
     expect((await list()).map((r) => r.dlqSequence)).not.toContain(third);
+    expect(await audited('audit.dead-letters.purged')).toEqual([
+      { actor: admin, dlqSequences: [first, second] },
+      { actor: admin, dlqSequences: [third] },
+    ]);
   });
 });
 
@@ -294,7 +309,7 @@ describe('streams and consumers', () => {
     const streams = body.streams as { name: string; messages: number; bytes: number }[];
     const dlq = await jsm.streams.info(StreamNames.DLQ);
     expect(streams.find((s) => s.name === StreamNames.DLQ)).toMatchObject({ messages: dlq.state.messages, bytes: dlq.state.bytes });
-    expect(streams.map((s) => s.name).sort()).toEqual(['ADVISORIES', 'DLQ', 'EVENTS', 'TOKENS']);
+    expect(streams.map((s) => s.name).sort()).toEqual(['ADVISORIES', 'AUDIT', 'DLQ', 'EVENTS', 'TOKENS']);
 
     const consumers = body.consumers as { name: string; service?: string; pending: number; ackPending: number; redelivered: number; waiting: number; liveness: string }[];
     const idle = consumers.find((c) => c.name === 'console-test-idle')!;

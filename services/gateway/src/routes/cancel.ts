@@ -8,7 +8,8 @@
  * arrives; the model service completes the execution's token stream.
  */
 import { EventSubjects } from '@multi-agent/events';
-import { cancelExecution } from '@multi-agent/service-kit';
+import { AuditSubjects, cancelExecution } from '@multi-agent/service-kit';
+import { recordAudit } from '../audit.js';
 import type { FastifyInstance } from 'fastify';
 import { identityOf } from '../auth/authenticate.js';
 import { refuseBodyUserId } from '../auth/identity.js';
@@ -48,6 +49,7 @@ export function registerCancelRoutes(app: FastifyInstance, ctx: GatewayContext):
       // The cancellation is recorded: if the bus refuses the event now, a sweeper publishes it later.
       await ctx.outbox.flush(stored).catch((err: unknown) => ctx.client.logger.warn({ err, executionId }, 'execution.cancelled not published yet; a sweeper will'));
       ctx.client.logger.info({ executionId, reason }, 'execution cancelled');
+      await recordAudit(ctx, request, AuditSubjects.EXECUTION_CANCELLED, { executionId, workflowId: stored.state.workflowId, ...(reason === undefined ? {} : { reason }) });
       const after = await requireExecution(ctx, executionId);
       return { ...publicState(after.state), cancelEventId: cancelled?.eventId };
     },

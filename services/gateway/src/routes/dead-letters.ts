@@ -8,7 +8,9 @@
 import { DEAD_LETTER_REASONS, SUBJECT_TOKEN_PATTERN } from '@multi-agent/events';
 import type { DeadLetterReason } from '@multi-agent/events';
 import { StreamNames } from '@multi-agent/nats-client';
+import { AuditSubjects } from '@multi-agent/service-kit';
 import type { FastifyInstance } from 'fastify';
+import { recordAudit } from '../audit.js';
 import type { GatewayContext } from '../context.js';
 import { HttpError } from '../http-error.js';
 import { countDeadLetters, readDeadLetters } from './dead-letter-records.js';
@@ -58,7 +60,9 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
         }
         results.push(await ctx.client.deadLetters.replay(dlqSequence));
       }
-      ctx.client.logger.info({ replayed: results.filter((r) => r.status === 'replayed').map((r) => r.dlqSequence) }, 'dead letters replayed');
+      const replayed = results.filter((r) => r.status === 'replayed').map((r) => r.dlqSequence);
+      ctx.client.logger.info({ replayed }, 'dead letters replayed');
+      if (replayed.length > 0) await recordAudit(ctx, request, AuditSubjects.DEAD_LETTERS_REPLAYED, { dlqSequences: replayed });
       return { results };
     },
   );
@@ -96,6 +100,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
         purged.push(seq);
       }
       ctx.client.logger.info({ purged, handled: handled === true }, 'dead letters purged');
+      if (purged.length > 0) await recordAudit(ctx, request, AuditSubjects.DEAD_LETTERS_PURGED, { dlqSequences: purged });
       return { purged, notFound };
     },
   );

@@ -11,6 +11,8 @@ import { EventSubjects } from '@multi-agent/events';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { ExecutionState, StoredExecution } from '@multi-agent/service-kit';
 import type { FastifyInstance } from 'fastify';
+import { AuditSubjects } from '@multi-agent/service-kit';
+import { recordAudit } from '../audit.js';
 import { identityOf } from '../auth/authenticate.js';
 import { refuseBodyUserId } from '../auth/identity.js';
 import { idSchema } from '../context.js';
@@ -109,6 +111,7 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
         throw new HttpError(503, 'BUS_UNAVAILABLE', `could not publish the execution request: ${(err as Error).message}`);
       }
       ctx.client.logger.info({ executionId, workflowId }, 'execution requested');
+      await recordAudit(ctx, request, AuditSubjects.EXECUTION_STARTED, { executionId, workflowId });
       const base = `/api/executions/${executionId}`;
       return reply.code(202).send({
         executionId,
