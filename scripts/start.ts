@@ -6,12 +6,15 @@
  *    `.data/nats` (`DATA_DIR` to move it).
  * 2. Start the five services as separate processes (`node --import tsx services/<name>/src/main.ts`),
  *    their log lines prefixed with the service name.
- * 3. Wait until every service answers `/readyz`, then print the web console URL.
+ * 3. Wait until every service answers `/readyz`, then print the web console URL. Unless the
+ *    gateway's credentials are configured, an admin API key is made for this run: the gateway
+ *    gets only its hash, the key is printed once, in the console URL's fragment.
  * 4. On Ctrl-C (SIGINT) or SIGTERM: stop the gateway (no new work), then the other services
  *    (each finishes the events it holds and drains its connection), then the nats-server it
  *    started. Events not yet handled stay in their durable consumers for the next start.
  */
 import { resolve } from 'node:path';
+import { createApiKey } from '@multi-agent/gateway-service';
 import { maskUrlCredentials } from '@multi-agent/nats-client';
 import { freePort, natsServerBinary } from '@multi-agent/testing';
 import { prefixer } from './platform/log-format.js';
@@ -35,6 +38,10 @@ const gatewayPort = Number(env.PORT ?? 3000);
 const gatewayHost = env.HOST ?? '127.0.0.1';
 const dataDir = resolve(repoRoot, env.DATA_DIR ?? '.data');
 const readyTimeoutMs = Number(env.STARTUP_TIMEOUT_MS ?? 60_000);
+/** The key of the person who ran `npm start`, when the gateway has no credentials configured. */
+const localKey = ['GATEWAY_API_KEYS', 'GATEWAY_API_KEYS_FILE', 'GATEWAY_JWKS_URL'].some((name) => (env[name] ?? '') !== '')
+  ? undefined
+  : createApiKey('local', 'admin');
 
 let nats: LocalNats | undefined;
 const services: ServiceProcess[] = [];
@@ -110,7 +117,7 @@ async function main(): Promise<void> {
         ...env,
         NATS_URL: url,
         EXIT_WITH_PARENT: '1',
-        ...(name === 'gateway' ? { PORT: String(gatewayPort), HOST: gatewayHost } : { SERVICE_HEALTH_PORT: String(healthPort) }),
+        ...(name === 'gateway' ? { PORT: String(gatewayPort), HOST: gatewayHost, ...(localKey === undefined ? {} : { GATEWAY_API_KEYS: localKey.entry }) } : { SERVICE_HEALTH_PORT: String(healthPort) }),
       },
       onLine: (text) => console.log(line(text)),
       detached: true,
@@ -126,7 +133,10 @@ async function main(): Promise<void> {
   await Promise.all(ready);
   const shown = gatewayHost === '0.0.0.0' || gatewayHost === '127.0.0.1' ? 'localhost' : gatewayHost;
   log('all services are ready');
-  console.log(`\n  Web console: http://${shown}:${gatewayPort}/\n  API:         http://${shown}:${gatewayPort}/api/workflows\n  Stop:        Ctrl-C\n`);
+  // The fragment (#key=) never reaches a server: the page moves it to the tab's sessionStorage.
+  const access = localKey === undefined ? '' : `#key=${localKey.key}`;
+  const keyLine = localKey === undefined ? '' : `  API key:     ${localKey.key}  (admin, this run only: "Authorization: Bearer <key>")\n`;
+  console.log(`\n  Web console: http://${shown}:${gatewayPort}/${access}\n  API:         http://${shown}:${gatewayPort}/api/workflows\n${keyLine}  Stop:        Ctrl-C\n`);
   console.log(`  Prometheus metrics (health: /healthz, /readyz on the same ports):\n    ${metrics.join('\n    ')}\n`);
 }
 

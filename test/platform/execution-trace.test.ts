@@ -37,12 +37,12 @@ const attr = (span: ReadableSpan, name: string): unknown => span.attributes[name
 const named = (spans: ReadableSpan[], kind: SpanKind, name: string): ReadableSpan[] => spans.filter((s) => s.kind === kind && s.name === name);
 
 it('one trace spans gateway, orchestration, tool, agent and model, each consume span a child of its event\'s publish span', async () => {
-  const started = await fetch(`${platform.gatewayUrl}/api/workflows/split-bill/executions`, { method: 'POST' });
+  const started = await fetch(`${platform.gatewayUrl}/api/workflows/split-bill/executions`, { method: 'POST', headers: platform.authHeaders });
   expect(started.status).toBe(202);
   const { executionId, traceId } = (await started.json()) as { executionId: string; traceId: string };
   expect(traceId).toMatch(/^[0-9a-f]{32}$/);
   expect((await waitForEnd(platform.store, executionId)).status).toBe('completed');
-  const api = (await (await fetch(`${platform.gatewayUrl}/api/executions/${executionId}`)).json()) as { traceId?: string };
+  const api = (await (await fetch(`${platform.gatewayUrl}/api/executions/${executionId}`, { headers: platform.authHeaders })).json()) as { traceId?: string };
   expect(api.traceId).toBe(traceId);
   // Probes and scrapes make no traces.
   expect((await fetch(`${platform.gatewayUrl}/readyz`)).status).toBe(200);

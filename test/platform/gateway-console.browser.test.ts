@@ -31,6 +31,10 @@ let platformExit: Promise<number | null>;
 let output = '';
 let browser: Browser;
 let base: string;
+/** The console URL npm start printed: with the run's API key in its fragment. */
+let consoleUrl: string;
+let apiKey: string;
+let authHeaders: Record<string, string>;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: install it with apt-get install -y chromium (or set CHROMIUM_PATH)`);
@@ -44,8 +48,12 @@ beforeAll(async () => {
   platformExit = new Promise((resolve) => platform.once('exit', (code) => resolve(code)));
   platform.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   platform.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = await waitFor(() => /Web console: (http:\/\/\S+)/.exec(output)?.[1], 60_000, `npm start to print the console URL; output so far:\n${output}`);
-  base = url.replace('localhost', '127.0.0.1').replace(/\/$/, '');
+  const printed = await waitFor(() => /Web console: (http:\/\/\S+)/.exec(output)?.[1], 60_000, `npm start to print the console URL; output so far:\n${output}`);
+  const url = new URL(printed.replace('localhost', '127.0.0.1'));
+  base = url.origin;
+  consoleUrl = url.href;
+  apiKey = new URLSearchParams(url.hash.slice(1)).get('key') ?? '';
+  authHeaders = { authorization: `Bearer ${apiKey}` };
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -86,7 +94,7 @@ const BRANCH_LENGTHS = `(() => {
 })()`;
 
 async function executionState(executionId: string): Promise<{ nodes: Record<string, { output: { text: string } }> }> {
-  return (await (await fetch(`${base}/api/executions/${executionId}`)).json()) as { nodes: Record<string, { output: { text: string } }> };
+  return (await (await fetch(`${base}/api/executions/${executionId}`, { headers: authHeaders })).json()) as { nodes: Record<string, { output: { text: string } }> };
 }
 
 it('runs a workflow from the page, streams its tokens live, survives a reload mid-stream, and shows nodes and the event tree', async () => {
@@ -95,8 +103,10 @@ it('runs a workflow from the page, streams its tokens live, survives a reload mi
   page.on('request', (request) => {
     if (request.url().includes('/tokens')) tokenRequests.push(request.url());
   });
-  await page.goto(`${base}/`);
+  await page.goto(consoleUrl);
   await page.waitForSelector('body[data-ready="true"]');
+  // The key left the address bar (and the history) for the tab's sessionStorage.
+  expect(page.url()).toBe(`${base}/`);
   await expect.poll(() => page.textContent('#health')).toContain('ready');
   const executionId = await startFromPage(page, 'research-summary', { topic: 'browser automation' });
 
@@ -135,7 +145,7 @@ it('runs a workflow from the page, streams its tokens live, survives a reload mi
     expect(await rows.nth(i).getAttribute('data-status')).toBe('completed');
   }
   expect(await page.textContent('#execution-output')).toBe(state.nodes.summarise!.output.text);
-  const log = (await (await fetch(`${base}/api/executions/${executionId}/events`)).json()) as { events: unknown[] };
+  const log = (await (await fetch(`${base}/api/executions/${executionId}/events`, { headers: authHeaders })).json()) as { events: unknown[] };
   await expect.poll(() => page.locator('#timeline li').count()).toBe(log.events.length);
   expect(await page.$$('#timeline > li')).toHaveLength(1);
   expect(await page.$('#timeline > li[data-event-type="workflow.execution.requested"] li[data-event-type="execution.completed"]')).not.toBeNull();
@@ -144,7 +154,7 @@ it('runs a workflow from the page, streams its tokens live, survives a reload mi
 
 it('shows the tokens of each node in its own panel, the two branches of a fan-out streaming at the same time', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(`${base}/`);
+  await page.goto(consoleUrl);
   await page.waitForSelector('body[data-ready="true"]');
   const executionId = await startFromPage(page, 'perspectives', {});
 
@@ -165,9 +175,33 @@ it('shows the tokens of each node in its own panel, the two branches of a fan-ou
   await page.close();
 }, 60_000);
 
-it('shows a failing tool: the node, the execution and the reason', async () => {
+it('npm start printed a key for the console; the API refuses requests without it', async () => {
+  expect(apiKey).toMatch(/^mak_[A-Za-z0-9_-]{43}$/);
+  // Printed once, in the console URL and the API key line; no service logged it.
+  expect(output.split(apiKey).length - 1).toBe(2);
+  expect((await fetch(`${base}/api/workflows`)).status).toBe(401);
+  expect((await fetch(`${base}/api/workflows`, { headers: authHeaders })).status).toBe(200);
+});
+
+it('asks for the key when the page has none, and works once it is given', async () => {
   const page = await browser.newPage();
   await page.goto(`${base}/`);
+  await page.waitForSelector('#key-dialog[open]');
+  await page.fill('#key-input', 'mak_not-the-key');
+  await page.click('#key-ok');
+  // The wrong key is refused and asked for again.
+  await page.waitForSelector('#key-dialog[open]');
+  await expect.poll(() => page.textContent('#key-reason')).toContain('refused');
+  await page.fill('#key-input', apiKey);
+  await page.click('#key-ok');
+  await page.waitForSelector('body[data-ready="true"]');
+  expect(await page.$$eval('#workflow-select option', (options) => options.length)).toBe(3);
+  await page.close();
+}, 60_000);
+
+it('shows a failing tool: the node, the execution and the reason', async () => {
+  const page = await browser.newPage();
+  await page.goto(consoleUrl);
   await page.waitForSelector('body[data-ready="true"]');
   await startFromPage(page, 'split-bill', { people: '0' });
   await page.waitForSelector('#execution-status[data-status="failed"]', { timeout: 30_000 });
@@ -181,7 +215,7 @@ it('shows a failing tool: the node, the execution and the reason', async () => {
 
 it('shows why an input is refused, and why an execution the orchestration refused failed', async () => {
   const page = await browser.newPage();
-  await page.goto(`${base}/`);
+  await page.goto(consoleUrl);
   await page.waitForSelector('body[data-ready="true"]');
   await page.selectOption('#workflow-select', 'split-bill');
   await page.fill('#input-receipt', `${'{"a":'.repeat(100)}1${'}'.repeat(100)}`);

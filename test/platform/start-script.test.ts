@@ -80,7 +80,11 @@ describe('npm start', () => {
     await waitFor(() => run.output().includes('Web console:'), 60_000, 'the platform to be ready');
     expect(run.output()).toContain(`no NATS server at nats://127.0.0.1:${natsPort}: starting`);
     expect(await probeNats(`nats://127.0.0.1:${natsPort}`)).toMatchObject({ jetstream: true });
-    const workflows = (await (await fetch(`http://127.0.0.1:${httpPort}/api/workflows`)).json()) as { workflows: unknown[] };
+    // Without configured credentials, the run's own admin key, printed once.
+    const key = /API key: +(\S+)/.exec(run.output())?.[1] ?? '';
+    expect(run.output()).toContain(`Web console: http://localhost:${httpPort}/#key=${key}`);
+    expect((await fetch(`http://127.0.0.1:${httpPort}/api/workflows`)).status).toBe(401);
+    const workflows = (await (await fetch(`http://127.0.0.1:${httpPort}/api/workflows`, { headers: { authorization: `Bearer ${key}` } })).json()) as { workflows: unknown[] };
     expect(workflows.workflows).toHaveLength(3);
     expect((await readdir(join(dir, 'nats'))).length).toBeGreaterThan(0);
     run.kill('SIGTERM');

@@ -1,6 +1,7 @@
 /** The `multi-agent` command line: parses arguments (commander) and runs one command. */
 import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { NatsClient } from '@multi-agent/nats-client';
+import { auditCommand } from './commands/audit.js';
 import { bashCompletion, zshCompletion } from './commands/completion.js';
 import { dlqList, dlqPurge, dlqReplay, dlqShow } from './commands/dlq.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -154,6 +155,18 @@ export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) 
     .argument('<correlationId>', "the flow's correlationId (or its first event's eventId)")
     .option('--json', 'the causation tree as JSON')
     .action(action(async (r, correlationId: string, options: { json?: boolean }) => traceCommand(await r.client(), r.io, correlationId, options.json === true)));
+
+  program
+    .command('audit')
+    .description('who started, cancelled, replayed or purged what through the gateway, and when (the AUDIT stream)')
+    .option('--since <time>', 'only records from this ISO-8601 time on', isoTime)
+    .option('--user <userId>', 'only what this user did')
+    .option('--json', 'the records as a JSON array')
+    .action(
+      action(async (r, options: { since?: Date; user?: string; json?: boolean }) =>
+        auditCommand(await r.client(), r.io, { ...(options.since === undefined ? {} : { since: options.since }), ...(options.user === undefined ? {} : { user: options.user }), json: options.json === true }),
+      ),
+    );
 
   program
     .command('doctor')

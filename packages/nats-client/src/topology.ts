@@ -27,6 +27,7 @@ export const StreamNames = {
   DLQ: 'DLQ',
   TOKENS: 'TOKENS',
   ADVISORIES: 'ADVISORIES',
+  AUDIT: 'AUDIT',
 } as const;
 
 /** Advisory subjects the ADVISORIES stream keeps, so a DLQ watcher that was down still sees them. */
@@ -35,7 +36,7 @@ export const AdvisorySubjects = {
   MSG_TERMINATED: '$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>',
 } as const;
 
-/** The four platform streams for a given config. */
+/** The five platform streams for a given config. */
 export function platformStreams(config: Pick<NatsConfig, 'replicas' | 'tokensMaxBytes'> = builtinNatsConfig): StreamSpec[] {
   const base = { maxMsgs: -1, maxBytes: -1, duplicateWindowMs: 2 * 60 * 1000, replicas: config.replicas };
   return [
@@ -60,6 +61,8 @@ export function platformStreams(config: Pick<NatsConfig, 'replicas' | 'tokensMax
       subjects: [AdvisorySubjects.MAX_DELIVERIES, AdvisorySubjects.MSG_TERMINATED],
       maxAgeMs: 7 * DAY_MS,
     },
+    // Who did what through the gateway: kept a year, whatever the other streams keep.
+    { ...base, name: StreamNames.AUDIT, subjects: ['audit.>'], maxAgeMs: 365 * DAY_MS },
   ];
 }
 

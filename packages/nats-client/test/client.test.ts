@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 describe('connect and streams', () => {
-  it('creates the four platform streams with the designed limits', async () => {
+  it('creates the five platform streams with the designed limits', async () => {
     const c = await client(server.url);
     const { jsm } = c.jetstream;
     const events = await jsm.streams.info(StreamNames.EVENTS);
@@ -37,6 +37,8 @@ describe('connect and streams', () => {
     expect((await jsm.streams.info(StreamNames.DLQ)).config.subjects).toEqual(['dlq.*']);
     expect((await jsm.streams.info(StreamNames.TOKENS)).config.max_bytes).toBeGreaterThan(0);
     expect((await jsm.streams.info(StreamNames.ADVISORIES)).config.subjects[0]).toMatch(/MAX_DELIVERIES/);
+    const audit = (await jsm.streams.info(StreamNames.AUDIT)).config;
+    expect([audit.subjects, audit.max_age]).toEqual([['audit.>'], 365 * 24 * 3600 * 1e9]);
     expect(c.isConnected).toBe(true);
   });
 

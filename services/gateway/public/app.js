@@ -3,7 +3,9 @@
 // streams) live in their own modules; this one routes between them. Plain DOM, no build step.
 // Everything from the server is inserted as text.
 
+import { askForToken, hasToken } from './auth.js';
 import { $, api, confirmAction, el, formatMs, post, short } from './dom.js';
+import { EventStream } from './event-stream.js';
 import { setUpDeadLetters, showDeadLetters } from './dead-letters.js';
 import { setUpExecutions, showExecutions } from './executions.js';
 import { showStreams } from './streams.js';
@@ -166,7 +168,7 @@ function openTokenStream(executionId) {
     return undefined;
   }
   const query = lastSeq > 0 ? `?lastEventId=${lastSeq}` : '';
-  const source = new EventSource(`/api/executions/${executionId}/tokens${query}`);
+  const source = new EventStream(`/api/executions/${executionId}/tokens${query}`);
   output.dataset.resumedFrom = String(saved.lastSeq);
   describe('waiting');
   const save = (done) => {
@@ -376,6 +378,10 @@ function route() {
 async function main() {
   void refreshHealth();
   setInterval(refreshHealth, 5000);
+  if (!hasToken()) {
+    askForToken('This gateway needs an API key.');
+    return;
+  }
   renderRecent();
   const { workflows: list } = await api('/api/workflows');
   workflows = list;

@@ -11,6 +11,7 @@
  */
 import { EventSubjects } from '@multi-agent/events';
 import { AdvisorySubjects, ATTEMPT_LEDGER_BUCKET, DEAD_LETTER_WATCHER, platformStreams, StreamNames } from '@multi-agent/nats-client';
+import { AuditSubjects } from './audit.js';
 import { EXECUTIONS_BUCKET } from './execution/store.js';
 
 /** A stream subject a service reads. */
@@ -83,6 +84,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
       EventSubjects.EXECUTION_CANCELLED,
       // An operator replays dead letters: each goes back to its original subject.
       ...EVERY_EVENT.map((c) => c.subject),
+      // Who started, cancelled, replayed or purged what (the AUDIT stream).
+      ...Object.values(AuditSubjects),
     ],
     // An execution's events (the whole stream, kept by correlationId), its token stream, and the DLQ, for the API.
     consumes: [...EVERY_EVENT, { subject: `${EventSubjects.MODEL_TOKEN_STREAM}.*` }, { subject: EventSubjects.DLQ_ALL }],

@@ -29,6 +29,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: GatewayContext, o
   app.get<{ Params: { executionId: string }; Querystring: { lastEventId?: string } }>(
     '/api/executions/:executionId/tokens',
     {
+      config: { sseStream: true },
       schema: {
         params: { type: 'object', properties: { executionId: idSchema }, required: ['executionId'] },
         querystring: { type: 'object', properties: { lastEventId: { type: 'string', maxLength: 20 } } },
