@@ -184,7 +184,7 @@ describe('gateway API: executions end to end', () => {
     expect(verdictInput.parents).toEqual({ optimist: nodes.optimist!.output, sceptic: nodes.sceptic!.output });
     expect(state.output).toEqual(nodes.verdict!.output);
     // The branches streamed at once into one token stream; each token names its node, so each text reads whole.
-    const sse = await readSse(`${base}/api/executions/${executionId}/tokens`);
+    const sse = await readSse(`${base}/api/executions/${executionId}/tokens`, { headers: platform.authHeaders });
     for (const nodeId of ['optimist', 'sceptic', 'verdict']) expect(tokenText(sse.events, nodeId)).toBe(nodes[nodeId]!.output.text);
   });
 
