@@ -21,7 +21,7 @@ const run = promisify(execFile);
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: unknown };
+  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; fieldRef?: unknown };
 }
 interface Probe {
   httpGet?: { path: string; port: string | number };
@@ -196,11 +196,14 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       ];
       for (const variable of names) expect(read, `${deployment.metadata.name} sets ${variable}`).toContain(variable);
       for (const e of container!.env ?? []) {
-        if (/PASSWORD|TOKEN|_KEY$|SEED|SECRET/.test(e.name)) expect(e.valueFrom?.secretKeyRef, e.name).toBeDefined();
+        if (/PASSWORD|TOKEN|_KEYS?$|SEED|SECRET/.test(e.name)) expect(e.valueFrom?.secretKeyRef, e.name).toBeDefined();
       }
       expect(container!.env?.find((e) => e.name === 'NATS_PASSWORD')?.valueFrom?.secretKeyRef?.name).toBe(`nats-identity-${deployment.metadata.name}`);
     }
     expect(containersOf(named(objects, 'Deployment', 'model'))[0]!.env?.find((e) => e.name === 'MODEL_API_KEY')?.valueFrom?.secretKeyRef).toBeDefined();
+    // The gateway's API keys: hashes from a Secret that may be missing (the gateway then refuses every call).
+    const apiKeys = containersOf(named(objects, 'Deployment', 'gateway'))[0]!.env?.find((e) => e.name === 'GATEWAY_API_KEYS');
+    expect(apiKeys?.valueFrom?.secretKeyRef).toEqual({ name: 'gateway-api-keys', key: 'keys', optional: true });
   });
 
   it('a disruption budget covers every service, and NATS never goes below quorum', () => {
