@@ -14,4 +14,6 @@ export { asyncApiDocument, ContractError } from './contracts/asyncapi.js';
 export type { AccessDeclaration } from './contracts/asyncapi.js';
 export { ASYNCAPI_FILE, SCHEMA_DIR, contractFiles, writeContracts } from './contracts/write.js';
 export { consumerFinding, diagnose } from './doctor.js';
+export { envFileOf, parseEnvFile } from './auth/keys.js';
+export { permissionsTable } from './auth/table.js';
 export type { DiagnoseOptions, DoctorReport, Finding, FindingStatus } from './doctor.js';
