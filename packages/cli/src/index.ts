@@ -16,4 +16,6 @@ export { ASYNCAPI_FILE, SCHEMA_DIR, contractFiles, writeContracts } from './cont
 export { consumerFinding, diagnose } from './doctor.js';
 export { envFileOf, parseEnvFile } from './auth/keys.js';
 export { permissionsTable } from './auth/table.js';
+export { provisionTopology } from './provision.js';
+export type { ProvisionReport } from './provision.js';
 export type { DiagnoseOptions, DoctorReport, Finding, FindingStatus } from './doctor.js';

@@ -53,6 +53,7 @@ async function dial({ config, serviceName }: ConnectionDeps): Promise<NatsConnec
       ...(auth?.token === undefined ? {} : { token: auth.token }),
       ...(authenticate === undefined ? {} : { authenticator: authenticate }),
       ...(config.tls === undefined ? {} : { tls: config.tls }),
+      ...(config.inboxPrefix === undefined ? {} : { inboxPrefix: config.inboxPrefix }),
     });
   } catch (err) {
     throw new NotConnectedError(

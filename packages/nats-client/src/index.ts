@@ -28,6 +28,7 @@ export type { ReadEventsOptions, StoredEvent } from './event-log.js';
 export {
   ClientErrorCodes,
   errorCode,
+  asPermissionError,
   ClientClosedError,
   ConfigError,
   HandlerTimeoutError,
@@ -36,7 +37,10 @@ export {
   NonRetryableError,
   NoStreamError,
   NotConnectedError,
+  NotProvisionedError,
   PayloadTooLargeError,
+  PermissionError,
+  PROVISION_COMMAND,
   PublishError,
   RemoteHandlerError,
   RequestTimeoutError,
@@ -57,6 +61,10 @@ export { ATTEMPT_LEDGER_BUCKET } from './attempt-ledger.js';
 export { AdvisorySubjects, StreamNames, platformStreams, streamFor, subjectWithin } from './topology.js';
 export type { StreamSpec } from './topology.js';
 export { responseSubjectOf } from './reply.js';
+
+// Provisioning (an admin act): what `multi-agent provision` creates ahead of the services.
+export { provisionBucket, provisionClientBuckets, provisionDeadLetterWatcher, provisionDurable, provisionStreams } from './provision.js';
+export type { DurableConsumerSpec, ProvisionResult } from './provision.js';
 export type { StreamReconcileResult } from './streams.js';
 export type { ClientMetrics } from './metrics.js';
 

@@ -99,13 +99,17 @@ function durableDenies(durables: readonly DeclaredDurable[], own: ReadonlySet<st
     api(`CONSUMER.CREATE.${stream}.${durable}.>`),
     api(`CONSUMER.DURABLE.CREATE.${stream}.${durable}`),
     api(`CONSUMER.DELETE.${stream}.${durable}`),
-    ...(own.has(durable) ? [] : [api(`CONSUMER.MSG.NEXT.${stream}.${durable}`)]),
+    ...(own.has(durable) ? [] : [api(`CONSUMER.MSG.NEXT.${stream}.${durable}`), `$JS.ACK.${stream}.${durable}.>`]),
   ]);
 }
 
-/** Short-lived (ordered) consumers on `stream`: looked up, pulled from and deleted by name. */
+/**
+ * Short-lived consumers on `stream`: looked up, pulled from, acked (a broadcast subscription
+ * acks; an ordered reader does not) and deleted by their random names, so by wildcard; the
+ * declared durables are denied by name.
+ */
 function ephemeralUse(stream: string): string[] {
-  return [api(`CONSUMER.INFO.${stream}.*`), api(`CONSUMER.MSG.NEXT.${stream}.*`), api(`CONSUMER.DELETE.${stream}.*`)];
+  return [api(`CONSUMER.INFO.${stream}.*`), api(`CONSUMER.MSG.NEXT.${stream}.*`), api(`CONSUMER.DELETE.${stream}.*`), `$JS.ACK.${stream}.*.>`];
 }
 
 /** Reading a bucket's stream: its info, direct and stored-message gets, and watchers/listers. */
@@ -141,6 +145,9 @@ function servicePermissions(service: PlatformService, streams: readonly StreamSp
   // the service from its consumer's description.
   const watched = new Set(durables.filter((d) => d.stream !== StreamNames.DLQ && d.stream !== StreamNames.ADVISORIES).map((d) => d.stream));
   for (const stream of watched) publish.add(api(`STREAM.MSG.GET.${stream}`));
+  // A token stream continues from its last stored token, read back by subject in the request body.
+  const tokens = streams.find((s) => s.name === StreamNames.TOKENS);
+  if (tokens !== undefined && access.publishes.some((p) => streamFor([tokens], p) !== undefined)) publish.add(api(`STREAM.MSG.GET.${tokens.name}`));
   for (const { stream, durable } of durables) publish.add(api(`CONSUMER.INFO.${stream}.${durable}`));
   // Ephemeral readers: an ordered consumer per read, its filter in the create subject.
   const readers = access.consumes.filter((c) => c.durable === undefined);
