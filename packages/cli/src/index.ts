@@ -15,6 +15,8 @@ export type { AccessDeclaration } from './contracts/asyncapi.js';
 export { ASYNCAPI_FILE, SCHEMA_DIR, contractFiles, writeContracts } from './contracts/write.js';
 export { consumerFinding, diagnose } from './doctor.js';
 export { envFileOf, parseEnvFile } from './auth/keys.js';
+export { authGenerate } from './commands/auth.js';
+export type { AuthGenerateOptions } from './commands/auth.js';
 export { permissionsTable } from './auth/table.js';
 export { provisionTopology } from './provision.js';
 export type { ProvisionReport } from './provision.js';
