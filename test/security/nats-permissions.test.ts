@@ -204,5 +204,15 @@ describe('a workflow with auth on', () => {
     expect(tokens.events.length).toBeGreaterThan(1);
     // Nothing was dead-lettered along the way (a refused call would have been).
     expect((await admin.jetstream.jsm.streams.info('DLQ')).state.messages).toBe(0);
+
+    // The console's operator views and actions work as the gateway.
+    const get = async (path: string): Promise<number> => (await fetch(`${gateway.url}${path}`)).status;
+    expect(await get('/api/streams')).toBe(200);
+    expect(await get('/api/executions')).toBe(200);
+    expect(await get('/api/dead-letters')).toBe(200);
+    const { seq } = await admin.jetstream.js.publish('dlq.probe', 'not a record');
+    const purge = await fetch(`${gateway.url}/api/dead-letters/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sequences: [seq] }) });
+    expect(await purge.json()).toEqual({ purged: [seq], notFound: [] });
+    expect((await admin.jetstream.jsm.streams.info('DLQ')).state.messages).toBe(0);
   });
 });

@@ -45,6 +45,10 @@ export interface BusAccess {
   kvBuckets: string[];
   /** JetStream object store buckets it opens. */
   objectStores: string[];
+  /** Streams whose state and consumers it shows operators (stream and consumer info, consumer lists). */
+  inspects: string[];
+  /** Streams it deletes single messages from for operators (purging dead letters). */
+  deletesFrom: string[];
 }
 
 /** The platform services, by the name their bus client carries. */
@@ -78,6 +82,8 @@ export const CLIENT_BUS_ACCESS: Readonly<BusAccess> = {
   // The attempt ledger is opened on the first failure or crash suspect, not at start.
   kvBuckets: [IDEMPOTENCY_BUCKET, ATTEMPT_LEDGER_BUCKET],
   objectStores: [],
+  inspects: [],
+  deletesFrom: [],
 };
 
 /** Per service, what its own code does on the bus (its client adds {@link CLIENT_BUS_ACCESS}). */
@@ -98,6 +104,9 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     kvBuckets: [EXECUTIONS_BUCKET, DLQ_REPLAYS_BUCKET],
     // Large execution inputs are claim-checked at intake.
     objectStores: [CLAIM_CHECK_BUCKET],
+    // The console's streams page, and purging dead letters.
+    inspects: platformStreams().map((s) => s.name),
+    deletesFrom: [StreamNames.DLQ],
   },
   orchestration: {
     publishes: [
@@ -123,6 +132,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     calls: [],
     kvBuckets: [EXECUTIONS_BUCKET],
     objectStores: [],
+    inspects: [],
+    deletesFrom: [],
   },
   agent: {
     publishes: [
@@ -143,6 +154,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     kvBuckets: [],
     // Claim-checked inputs are resolved into prompts.
     objectStores: [CLAIM_CHECK_BUCKET],
+    inspects: [],
+    deletesFrom: [],
   },
   tool: {
     publishes: [EventSubjects.TOOL_EXECUTION_COMPLETED, EventSubjects.TOOL_EXECUTION_FAILED],
@@ -152,6 +165,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     kvBuckets: [],
     // Claim-checked tool params are resolved before a tool runs.
     objectStores: [CLAIM_CHECK_BUCKET],
+    inspects: [],
+    deletesFrom: [],
   },
   model: {
     publishes: [EventSubjects.MODEL_INFERENCE_COMPLETED, EventSubjects.MODEL_INFERENCE_FAILED, `${EventSubjects.MODEL_TOKEN_STREAM}.*`],
@@ -164,6 +179,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     calls: [],
     kvBuckets: [],
     objectStores: [],
+    inspects: [],
+    deletesFrom: [],
   },
 };
 
@@ -177,5 +194,7 @@ export function busAccessOf(service: PlatformService): BusAccess {
     calls: [...own.calls, ...CLIENT_BUS_ACCESS.calls],
     kvBuckets: [...own.kvBuckets, ...CLIENT_BUS_ACCESS.kvBuckets],
     objectStores: [...own.objectStores, ...CLIENT_BUS_ACCESS.objectStores],
+    inspects: [...own.inspects, ...CLIENT_BUS_ACCESS.inspects],
+    deletesFrom: [...own.deletesFrom, ...CLIENT_BUS_ACCESS.deletesFrom],
   };
 }

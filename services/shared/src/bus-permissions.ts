@@ -90,7 +90,7 @@ export function declaredDurables(streams: readonly StreamSpec[] = platformStream
 }
 
 /** Subjects that manage streams: no service or reader may send them. */
-const STREAM_ADMIN = ['CREATE', 'UPDATE', 'DELETE', 'PURGE', 'MSG.DELETE'].map((op) => api(`STREAM.${op}.>`));
+const STREAM_ADMIN = ['CREATE', 'UPDATE', 'DELETE', 'PURGE'].map((op) => api(`STREAM.${op}.>`));
 
 /** Nobody but `admin` creates or deletes a declared durable; only its owner pulls from it. */
 function durableDenies(durables: readonly DeclaredDurable[], own: ReadonlySet<string>): string[] {
@@ -168,6 +168,11 @@ function servicePermissions(service: PlatformService, streams: readonly StreamSp
     publish.add(`$O.${bucket}.>`);
     for (const s of bucketReads(objectStream(bucket))) publish.add(s);
   }
+  // Operator views and actions (the console): stream state and consumers, deleting dead letters.
+  for (const stream of access.inspects) {
+    for (const s of [`CONSUMER.LIST.${stream}`, `CONSUMER.NAMES.${stream}`, `CONSUMER.INFO.${stream}.*`]) publish.add(api(s));
+  }
+  for (const stream of access.deletesFrom) publish.add(api(`STREAM.MSG.DELETE.${stream}`));
   const subscribe = [
     `${inboxPrefixOf(service)}.>`,
     ...access.serves,

@@ -11,21 +11,22 @@ function serviceRow(identity: string, access: Readonly<BusAccess>): string {
   const durables = access.consumes.filter((c) => c.durable !== undefined).map((c) => c.subject);
   const readers = access.consumes.filter((c) => c.durable === undefined).map((c) => c.subject);
   const requests = [...access.serves.map((s) => `serves ${s}`), ...access.calls.map((s) => `calls ${s}`)];
-  return `| ${identity} | ${code(access.publishes)} | ${code(durables)} | ${code(readers)} | ${code(requests)} | ${code([...access.kvBuckets, ...access.objectStores])} |`;
+  const operations = [...(access.inspects.length === 0 ? [] : [`inspects ${access.inspects.join(', ')}`]), ...access.deletesFrom.map((s) => `deletes ${s} messages`)];
+  return `| ${identity} | ${code(access.publishes)} | ${code(durables)} | ${code(readers)} | ${code(requests)} | ${code([...access.kvBuckets, ...access.objectStores])} | ${operations.length === 0 ? '-' : operations.join('; ')} |`;
 }
 
 const FIXED: Record<Exclude<BusIdentity, keyof typeof SERVICE_BUS_ACCESS>, string> = {
   admin:
-    '| admin | replays to event subjects, `dlq.*` | creates and updates every stream, bucket and durable (`multi-agent provision`); never deletes a stream | every stream | - | every bucket; purges only the DLQ |',
-  readonly: '| readonly | - | - | every stream, live subjects too (CLI `streams`, `tail`, `trace`, `dlq ls`, `doctor`) | - | reads every bucket |',
+    '| admin | replays to event subjects, `dlq.*` | creates and updates every declared durable | every stream | - | every bucket | creates and updates every stream and bucket (`multi-agent provision`); purges only the DLQ; never deletes a stream |',
+  readonly: '| readonly | - | - | every stream, live subjects too (CLI `streams`, `tail`, `trace`, `dlq ls`, `doctor`) | - | reads every bucket | inspects every stream |',
 };
 
 /** The Markdown table: one row per identity, then what every service's client adds. */
 export function permissionsTable(): string {
   const rows = BUS_IDENTITIES.map((identity) => (identity === 'admin' || identity === 'readonly' ? FIXED[identity] : serviceRow(identity, SERVICE_BUS_ACCESS[identity])));
   return [
-    '| Identity | Publishes | Durable consumers | Reads (ephemeral) | Request/reply | Buckets |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| Identity | Publishes | Durable consumers | Reads (ephemeral) | Request/reply | Buckets | Stream operations |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     serviceRow('every service (its bus client)', CLIENT_BUS_ACCESS),
   ].join('\n');
