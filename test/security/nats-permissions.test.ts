@@ -5,9 +5,12 @@
  * end through all five services, each connected as itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { createUser } from '@nats-io/nkeys';
 import { envFileOf, main, parseEnvFile, provisionTopology } from '@multi-agent/cli';
 import { subjectMatches } from '@multi-agent/events';
@@ -31,6 +34,8 @@ let dir: string;
 let server: NatsServer;
 let admin: NatsClient;
 let authConfig: string;
+/** The execution the end-to-end run completed, for the CLI's read commands. */
+let executionId = '';
 const cleanup = new Cleanup();
 
 /** The config an identity connects with: its generated env file, on the test's server. */
@@ -192,7 +197,7 @@ describe('a workflow with auth on', () => {
       body: JSON.stringify({ input: { topic: 'least privilege' } }),
     });
     expect(response.status).toBe(202);
-    const { executionId } = (await response.json()) as { executionId: string };
+    ({ executionId } = (await response.json()) as { executionId: string });
     const state = await waitFor(async () => {
       const body = (await (await fetch(`${gateway.url}/api/executions/${executionId}`)).json()) as { status: string };
       return body.status === 'completed' || body.status === 'failed' ? body : undefined;
@@ -214,5 +219,33 @@ describe('a workflow with auth on', () => {
     const purge = await fetch(`${gateway.url}/api/dead-letters/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sequences: [seq] }) });
     expect(await purge.json()).toEqual({ purged: [seq], notFound: [] });
     expect((await admin.jetstream.jsm.streams.info('DLQ')).state.messages).toBe(0);
+
+    // A poison event is dead-lettered by the service that could not decode it, under its own permissions.
+    await admin.jetstream.js.publish('tool.execution.requested', 'not an event');
+    const records = await waitFor(async () => {
+      const dlq = await admin.jetstream.jsm.streams.info('DLQ', { subjects_filter: 'dlq.*' });
+      return dlq.state.subjects?.['dlq.tool-tool_execution_requested'];
+    }, 15_000, 'the poison event in the DLQ');
+    expect(records).toBe(1);
+  });
+});
+
+describe('the CLI as readonly', () => {
+  const bin = fileURLToPath(new URL('../../packages/cli/bin/multi-agent.js', import.meta.url));
+
+  async function cli(...argv: string[]): Promise<string> {
+    const env = parseEnvFile(await readFile(envFileOf(dir, 'readonly'), 'utf8'));
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, ...argv, '--server', server.url], { env: { ...process.env, ...env, LOG_LEVEL: 'error' } });
+    return stdout;
+  }
+
+  it('runs the read commands: streams with consumers, dead letters, a flow\'s trace', async () => {
+    expect(executionId).not.toBe('');
+    const streams = JSON.parse(await cli('streams', '--consumers', '--json')) as { consumers: { name: string }[] };
+    expect(streams.consumers.map((c) => c.name)).toEqual(expect.arrayContaining(declaredDurables().map((d) => d.durable)));
+    const deadLetters = JSON.parse(await cli('dlq', 'ls', '--json')) as unknown[];
+    expect(deadLetters).toHaveLength(1);
+    const trace = JSON.parse(await cli('trace', executionId, '--json')) as unknown;
+    expect(JSON.stringify(trace)).toContain('execution.completed');
   });
 });
