@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -97,6 +97,17 @@ describe('auth generate', () => {
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
     const section = /<!-- identities:start -->\n([\s\S]*?)\n<!-- identities:end -->/.exec(readme)?.[1];
     expect(section).toBe(out.join('\n'));
+  });
+
+  it('refuses a corrupt kept key with an error naming its file, and writes nothing', async () => {
+    const file = join(dir, 'tool.env');
+    const before = await readFile(join(dir, 'auth.conf'), 'utf8');
+    await writeFile(file, 'NATS_NKEY_SEED=SUNOTAVALIDSEED\n');
+    const { code, err } = await cli('auth', 'generate', '--out', dir);
+    expect(code).toBe(1);
+    expect(err.join('\n')).toContain(file);
+    expect(await readFile(join(dir, 'auth.conf'), 'utf8')).toBe(before);
+    expect((await cli('auth', 'generate', '--out', dir, '--rotate')).code).toBe(0);
   });
 
   it('refuses a call with neither --out nor --table', async () => {

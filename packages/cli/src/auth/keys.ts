@@ -4,9 +4,11 @@
  * every service out; `rotate` makes new ones.
  */
 import { createUser, fromSeed } from '@nats-io/nkeys';
+import type { KeyPair } from '@nats-io/nkeys';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigError } from '@multi-agent/nats-client';
 import type { BusIdentity } from '@multi-agent/service-kit';
 import { inboxPrefixOf } from '@multi-agent/service-kit';
 
@@ -39,10 +41,22 @@ function existingSeed(dir: string, identity: BusIdentity): string | undefined {
   return seed !== undefined && seed.startsWith('SU') ? seed : undefined;
 }
 
-/** The key of `identity`: the one in its env file unless `rotate`, else a new one. */
+function keptPair(dir: string, identity: BusIdentity, seed: string): KeyPair {
+  try {
+    return fromSeed(new TextEncoder().encode(seed));
+  } catch {
+    throw new ConfigError(envFileOf(dir, identity), 'NATS_NKEY_SEED is not a valid nkey user seed; restore it, or run with --rotate for new keys');
+  }
+}
+
+/**
+ * The key of `identity`: the one in its env file unless `rotate`, else a new one.
+ *
+ * @throws ConfigError naming the env file when its seed is corrupt
+ */
 export function identityKey(dir: string, identity: BusIdentity, rotate: boolean): IdentityKey {
   const kept = rotate ? undefined : existingSeed(dir, identity);
-  const pair = kept === undefined ? createUser() : fromSeed(new TextEncoder().encode(kept));
+  const pair = kept === undefined ? createUser() : keptPair(dir, identity, kept);
   return { identity, publicKey: pair.getPublicKey(), seed: new TextDecoder().decode(pair.getSeed()) };
 }
 
@@ -60,5 +74,7 @@ export async function writeEnvFile(dir: string, key: IdentityKey): Promise<strin
     `NATS_PROVISION=${key.identity === 'admin' ? 'true' : 'false'}`,
   ];
   await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  // `mode` applies only to a new file: an existing one may have been created looser.
+  await chmod(file, 0o600);
   return file;
 }

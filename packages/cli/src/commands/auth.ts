@@ -3,7 +3,7 @@
  * (`auth.conf`, `nats.conf`) and one `<identity>.env` per identity, derived from the
  * bus-access declaration. Existing keys are kept unless `--rotate`.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BUS_IDENTITIES, natsPermissionsOf } from '@multi-agent/service-kit';
 import type { Io } from '../output.js';
@@ -27,7 +27,9 @@ export async function authGenerate(io: Io, options: AuthGenerateOptions): Promis
   const dir = resolve(options.out);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const users = BUS_IDENTITIES.map((identity) => ({ key: identityKey(dir, identity, options.rotate), permissions: natsPermissionsOf(identity) }));
-  await writeFile(join(dir, 'auth.conf'), renderAuthConfig(users), { mode: 0o600 });
+  const authConfig = join(dir, 'auth.conf');
+  await writeFile(authConfig, renderAuthConfig(users), { mode: 0o600 });
+  await chmod(authConfig, 0o600);
   await writeFile(join(dir, 'nats.conf'), renderServerConfig({ port: options.port, storeDir: resolve(options.storeDir ?? join(dir, 'jetstream')) }));
   for (const { key } of users) await writeEnvFile(dir, key);
   io.out(`wrote auth.conf, nats.conf and ${users.length} identity env files (${BUS_IDENTITIES.join(', ')}) to ${dir}${options.rotate ? ' with new keys' : ''}`);
