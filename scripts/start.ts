@@ -3,7 +3,9 @@
  *
  * 1. NATS: use the server at `NATS_URL` (default nats://localhost:4222) when one answers; if
  *    none does (and the address is local), start `nats-server` with JetStream, its store in
- *    `.data/nats` (`DATA_DIR` to move it).
+ *    `.data/nats` (`DATA_DIR` to move it), with auth on: the identities of `multi-agent auth
+ *    generate` in `.data/nats-auth`, the streams, buckets and durables provisioned as `admin`,
+ *    and each service connecting as itself.
  * 2. Start the five services as separate processes (`node --import tsx services/<name>/src/main.ts`),
  *    their log lines prefixed with the service name.
  * 3. Wait until every service answers `/readyz`, then print the web console URL. Unless the
@@ -17,6 +19,8 @@ import { resolve } from 'node:path';
 import { createApiKey } from '@multi-agent/gateway-service';
 import { maskUrlCredentials } from '@multi-agent/nats-client';
 import { freePort, natsServerBinary } from '@multi-agent/testing';
+import { prepareLocalAuth, provisionAsAdmin } from './platform/auth.js';
+import type { LocalAuth } from './platform/auth.js';
 import { prefixer } from './platform/log-format.js';
 import { hostPort, NatsServerMissingError, probeNats, startLocalNats } from './platform/nats.js';
 import type { LocalNats } from './platform/nats.js';
@@ -44,6 +48,8 @@ const localKey = ['GATEWAY_API_KEYS', 'GATEWAY_API_KEYS_FILE', 'GATEWAY_JWKS_URL
   : createApiKey('local', 'admin');
 
 let nats: LocalNats | undefined;
+/** The identities of the nats-server this script started; undefined on a server of the user's. */
+let auth: LocalAuth | undefined;
 const services: ServiceProcess[] = [];
 let stopping: Promise<void> | undefined;
 let lastSignalAt = 0;
@@ -96,9 +102,11 @@ async function ensureNats(): Promise<string> {
     throw new NatsServerMissingError(shownNatsUrl);
   }
   const storeDir = resolve(dataDir, 'nats');
-  log(`no NATS server at ${shownNatsUrl}: starting ${binary} with JetStream (store: ${storeDir})`);
+  const authDir = resolve(dataDir, 'nats-auth');
+  auth = await prepareLocalAuth(authDir, storeDir, log);
+  log(`no NATS server at ${shownNatsUrl}: starting ${binary} with JetStream (store: ${storeDir}) and auth on (identities: ${authDir})`);
   const natsLine = prefixer('nats', 4, width, color);
-  nats = await startLocalNats({ url: natsUrl, storeDir, binary, onLine: (line) => console.log(natsLine(line)) });
+  nats = await startLocalNats({ url: natsUrl, storeDir, binary, configFile: auth.serverConfig, onLine: (line) => console.log(natsLine(line)) });
   void nats.exited.then((code) => {
     if (stopping === undefined) void shutdown(`nats-server exited (code ${code})`, 1);
   });
@@ -107,6 +115,11 @@ async function ensureNats(): Promise<string> {
 
 async function main(): Promise<void> {
   const url = await ensureNats();
+  if (auth !== undefined) {
+    const { results } = await provisionAsAdmin(url, auth);
+    const changed = results.filter((r) => r.action !== 'unchanged');
+    log(`provisioned as admin: ${changed.length === 0 ? 'nothing to change' : changed.map((r) => `${r.kind} ${r.name} ${r.action}`).join(', ')}`);
+  }
   const ready: Promise<void>[] = [];
   const metrics: string[] = [];
   for (const [index, name] of SERVICES.entries()) {
@@ -115,6 +128,7 @@ async function main(): Promise<void> {
     const service = spawnService(name, {
       env: {
         ...env,
+        ...(auth === undefined ? {} : await auth.env(name)),
         NATS_URL: url,
         EXIT_WITH_PARENT: '1',
         ...(name === 'gateway' ? { PORT: String(gatewayPort), HOST: gatewayHost, ...(localKey === undefined ? {} : { GATEWAY_API_KEYS: localKey.entry }) } : { SERVICE_HEALTH_PORT: String(healthPort) }),

@@ -49,6 +49,11 @@ export interface NatsClientOptions {
   deadLetterWatcher?: boolean;
   /** How long `close()` and `Subscription.stop()` wait for handlers in flight (ms, default 10 000). */
   stopTimeoutMs?: number;
+  /**
+   * Set up (or look up) the platform streams on connect (default true). `multi-agent provision`
+   * turns it off to create and report them itself.
+   */
+  setUpStreams?: boolean;
 }
 
 /** What `health()` reports. */
@@ -132,7 +137,12 @@ export class NatsClient {
     return { js, jsm };
   }
 
-  /** Connects, then creates or updates the streams and starts the DLQ watcher. Idempotent. */
+  /**
+   * Connects, then creates or updates the streams (with `config.provision` false, only checks
+   * that they exist) and starts the DLQ watcher. Idempotent.
+   *
+   * @throws NotProvisionedError naming the missing stream or durable when this client may not create it
+   */
   connect(): Promise<void> {
     if (this.closing) return Promise.reject(new ClientClosedError());
     this.connecting ??= this.open().catch((err: unknown) => {
@@ -246,7 +256,7 @@ export class NatsClient {
       setupTimeoutMs: SETUP_TIMEOUT_MS,
     });
     try {
-      this.streamReport = await ensureStreams(connection.jsm, this.streams, SETUP_TIMEOUT_MS);
+      if (this.options.setUpStreams !== false) this.streamReport = await ensureStreams(connection.jsm, this.streams, SETUP_TIMEOUT_MS, !this.config.provision);
       for (const s of this.streamReport) {
         if (s.action === 'drift-not-updated') this.logger.warn(s, 'stream config drifted and could not be updated');
         else if (s.action !== 'unchanged') this.logger.info(s, `stream ${s.action}`);

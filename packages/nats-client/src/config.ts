@@ -2,7 +2,7 @@
  * Client configuration: the typed shape, built-in defaults, and the environment loader that
  * fails at startup naming the variable when a value is bad.
  */
-import { envFile, envInt, envIntList, envOneOf, envString } from './env.js';
+import { envBool, envFile, envInt, envIntList, envOneOf, envString } from './env.js';
 import type { Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { maskUrlCredentials } from './redact.js';
@@ -49,6 +49,14 @@ export interface NatsConfig {
   tokenStreamIdleMs: number;
   /** Subjects served by core NATS (request/reply) rather than stored in a stream. */
   coreSubjects: string[];
+  /**
+   * Create (and update) the platform streams and durable consumers this client needs. `false`
+   * only looks them up and fails with `NotProvisionedError` when one is missing: for an identity
+   * that may not create them, after `multi-agent provision` did.
+   */
+  provision: boolean;
+  /** Prefix of the client's reply inboxes (`_INBOX` when unset); NATS permissions grant each identity its own. */
+  inboxPrefix?: string;
   /** Exactly-once effect per (consumer, eventId). */
   idempotency: {
     store: IdempotencyStoreKind;
@@ -90,6 +98,7 @@ export const builtinNatsConfig: Readonly<NatsConfig> = Object.freeze<NatsConfig>
   tokensMaxBytes: 256 * 1024 * 1024,
   tokenStreamIdleMs: 60_000,
   coreSubjects: ['tool.execute.>'],
+  provision: true,
   idempotency: { store: 'memory', ttlMs: 60 * 60 * 1000, maxEntries: 100_000, redisUrl: 'redis://127.0.0.1:6379' },
 });
 
@@ -203,6 +212,10 @@ export function loadNatsConfig(env: Env = process.env): NatsConfig {
   }
   const natsUrl = envString(env, 'NATS_URL');
   const lifted = liftUrlCredentials(natsUrl === undefined ? [...d.servers] : parseServers(natsUrl), auth, 'NATS_URL');
+  const inboxPrefix = envString(env, 'NATS_INBOX_PREFIX');
+  if (inboxPrefix !== undefined && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(inboxPrefix)) {
+    throw new ConfigError('NATS_INBOX_PREFIX', 'expected subject tokens without wildcards, e.g. _INBOX_gateway');
+  }
   return {
     servers: lifted.servers,
     maxReconnectAttempts: envInt(env, 'NATS_MAX_RECONNECT_ATTEMPTS', d.maxReconnectAttempts, -1),
@@ -221,6 +234,8 @@ export function loadNatsConfig(env: Env = process.env): NatsConfig {
     tokensMaxBytes: envInt(env, 'NATS_TOKENS_MAX_BYTES', d.tokensMaxBytes, 1024),
     tokenStreamIdleMs: envInt(env, 'NATS_TOKEN_STREAM_IDLE_MS', d.tokenStreamIdleMs, 1),
     coreSubjects: [...d.coreSubjects],
+    provision: envBool(env, 'NATS_PROVISION', d.provision),
+    ...(inboxPrefix === undefined ? {} : { inboxPrefix }),
     idempotency: {
       store,
       ttlMs: envInt(env, 'NATS_IDEMPOTENCY_TTL_MS', d.idempotency.ttlMs, 1000),

@@ -52,6 +52,7 @@ async function dial({ config, serviceName }: ConnectionDeps): Promise<NatsConnec
       ...(auth?.token === undefined ? {} : { token: auth.token }),
       ...(authenticate === undefined ? {} : { authenticator: authenticate }),
       ...(config.tls === undefined ? {} : { tls: config.tls }),
+      ...(config.inboxPrefix === undefined ? {} : { inboxPrefix: config.inboxPrefix }),
     });
   } catch (err) {
     throw await connectFailure(err, config);

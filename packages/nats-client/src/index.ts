@@ -30,6 +30,7 @@ export {
   ClientErrorCodes,
   errorCode,
   AuthFailedError,
+  asPermissionError,
   ClientClosedError,
   ConfigError,
   HandlerTimeoutError,
@@ -38,7 +39,10 @@ export {
   NonRetryableError,
   NoStreamError,
   NotConnectedError,
+  NotProvisionedError,
   PayloadTooLargeError,
+  PermissionError,
+  PROVISION_COMMAND,
   PublishError,
   RemoteHandlerError,
   RequestTimeoutError,
@@ -60,6 +64,11 @@ export { DEAD_LETTER_WATCHER } from './dead-letter-watcher.js';
 export { ATTEMPT_LEDGER_BUCKET } from './attempt-ledger.js';
 export { AdvisorySubjects, StreamNames, platformStreams, streamFor, subjectWithin } from './topology.js';
 export type { StreamSpec } from './topology.js';
+export { responseSubjectOf } from './reply.js';
+
+// Provisioning (an admin act): what `multi-agent provision` creates ahead of the services.
+export { provisionBucket, provisionClientBuckets, provisionDeadLetterWatcher, provisionDurable, provisionStreams } from './provision.js';
+export type { DurableConsumerSpec, ProvisionResult } from './provision.js';
 export type { StreamReconcileResult } from './streams.js';
 export type { ClientMetrics } from './metrics.js';
 

@@ -3,8 +3,8 @@
  * publishes, which stream subjects it reads (through a durable consumer or an ephemeral
  * reader), which request/reply subjects it serves or calls, and which KV buckets it opens.
  *
- * The AsyncAPI document of `multi-agent schema` is generated from it, NATS permissions are to
- * be, and a test runs a workflow through every service and fails when one touches a subject
+ * The AsyncAPI document of `multi-agent schema` and the NATS permissions of
+ * `multi-agent auth generate` (bus-permissions.ts) are generated from it, and a test runs a workflow through every service and fails when one touches a subject
  * that is not declared here. Subjects are NATS patterns: `*` is one token, `>` the rest.
  *
  * @packageDocumentation
@@ -12,6 +12,7 @@
 import { EventSubjects } from '@multi-agent/events';
 import { AdvisorySubjects, ATTEMPT_LEDGER_BUCKET, DEAD_LETTER_WATCHER, platformStreams, StreamNames } from '@multi-agent/nats-client';
 import { AuditSubjects } from './audit.js';
+import { CLAIM_CHECK_BUCKET } from './claim-check.js';
 import { EXECUTIONS_BUCKET } from './execution/store.js';
 
 /** A stream subject a service reads. */
@@ -23,6 +24,8 @@ export interface ConsumedSubject {
    * (an ordered consumer that reads the stream back and goes away).
    */
   durable?: string;
+  /** Where a new durable starts: `new` skips what the stream held before it (default `all`). */
+  deliverPolicy?: 'all' | 'new';
 }
 
 /** What one service does on the bus. */
@@ -41,6 +44,12 @@ export interface BusAccess {
   calls: string[];
   /** JetStream KV buckets it opens. */
   kvBuckets: string[];
+  /** JetStream object store buckets it opens. */
+  objectStores: string[];
+  /** Streams whose state and consumers it shows operators (stream and consumer info, consumer lists). */
+  inspects: string[];
+  /** Streams it deletes single messages from for operators (purging dead letters). */
+  deletesFrom: string[];
 }
 
 /** The platform services, by the name their bus client carries. */
@@ -73,6 +82,9 @@ export const CLIENT_BUS_ACCESS: Readonly<BusAccess> = {
   calls: [],
   // The attempt ledger is opened on the first failure or crash suspect, not at start.
   kvBuckets: [IDEMPOTENCY_BUCKET, ATTEMPT_LEDGER_BUCKET],
+  objectStores: [],
+  inspects: [],
+  deletesFrom: [],
 };
 
 /** Per service, what its own code does on the bus (its client adds {@link CLIENT_BUS_ACCESS}). */
@@ -93,6 +105,11 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     calls: [],
     // The replay markers say which dead letters were replayed.
     kvBuckets: [EXECUTIONS_BUCKET, DLQ_REPLAYS_BUCKET],
+    // Large execution inputs are claim-checked at intake.
+    objectStores: [CLAIM_CHECK_BUCKET],
+    // The console's streams page, and purging dead letters.
+    inspects: platformStreams().map((s) => s.name),
+    deletesFrom: [StreamNames.DLQ],
   },
   orchestration: {
     publishes: [
@@ -119,6 +136,9 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     serves: [],
     calls: [],
     kvBuckets: [EXECUTIONS_BUCKET],
+    objectStores: [],
+    inspects: [],
+    deletesFrom: [],
   },
   agent: {
     publishes: [
@@ -137,6 +157,10 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     serves: [],
     calls: [EventSubjects.TOOL_EXECUTE_REQUEST],
     kvBuckets: [],
+    // Claim-checked inputs are resolved into prompts.
+    objectStores: [CLAIM_CHECK_BUCKET],
+    inspects: [],
+    deletesFrom: [],
   },
   tool: {
     publishes: [EventSubjects.TOOL_EXECUTION_COMPLETED, EventSubjects.TOOL_EXECUTION_FAILED],
@@ -144,17 +168,24 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     serves: [EventSubjects.TOOL_EXECUTE_REQUEST],
     calls: [],
     kvBuckets: [],
+    // Claim-checked tool params are resolved before a tool runs.
+    objectStores: [CLAIM_CHECK_BUCKET],
+    inspects: [],
+    deletesFrom: [],
   },
   model: {
     publishes: [EventSubjects.MODEL_INFERENCE_COMPLETED, EventSubjects.MODEL_INFERENCE_FAILED, `${EventSubjects.MODEL_TOKEN_STREAM}.*`],
     consumes: [
       { subject: EventSubjects.MODEL_INFERENCE_REQUESTED, durable: 'model-model_inference_requested' },
       // Ending executions complete their token stream.
-      { subject: 'execution.*', durable: 'model-execution_any' },
+      { subject: 'execution.*', durable: 'model-execution_any', deliverPolicy: 'new' },
     ],
     serves: [],
     calls: [],
     kvBuckets: [],
+    objectStores: [],
+    inspects: [],
+    deletesFrom: [],
   },
 };
 
@@ -167,5 +198,8 @@ export function busAccessOf(service: PlatformService): BusAccess {
     serves: [...own.serves, ...CLIENT_BUS_ACCESS.serves],
     calls: [...own.calls, ...CLIENT_BUS_ACCESS.calls],
     kvBuckets: [...own.kvBuckets, ...CLIENT_BUS_ACCESS.kvBuckets],
+    objectStores: [...own.objectStores, ...CLIENT_BUS_ACCESS.objectStores],
+    inspects: [...own.inspects, ...CLIENT_BUS_ACCESS.inspects],
+    deletesFrom: [...own.deletesFrom, ...CLIENT_BUS_ACCESS.deletesFrom],
   };
 }

@@ -30,3 +30,4 @@ export * from './run-service.js';
 export * from './telemetry.js';
 export * from './bus-access.js';
 export * from './audit.js';
+export * from './bus-permissions.js';
