@@ -81,11 +81,13 @@ it('one trace spans gateway, orchestration, tool, agent and model, each consume 
     expect(attr(consume, 'messaging.system')).toBe('nats');
     expect(attr(consume, 'messaging.operation')).toBe('process');
   }
-  // ... and what a handler publishes is a child of its consume span (the first publish: of the request).
+  // ... and what a handler publishes is a child of its consume span (the gateway's publishes, the
+  // request and its audit record, are children of the HTTP request's span).
   const publishes = spans.filter((s) => s.kind === SpanKind.PRODUCER);
   for (const publish of publishes) {
     const parent = byId.get(publish.parentSpanContext!.spanId)!;
-    const expected = attr(publish, 'messaging.destination.name') === 'workflow.execution.requested' ? SpanKind.SERVER : SpanKind.CONSUMER;
+    const subject = attr(publish, 'messaging.destination.name');
+    const expected = subject === 'workflow.execution.requested' || subject === 'audit.execution.started' ? SpanKind.SERVER : SpanKind.CONSUMER;
     expect(parent.kind, publish.name).toBe(expected);
   }
 
