@@ -1,5 +1,6 @@
 /**
- * Runtime schemas (zod v4) of every event's `data`, version 1.0, and the types inferred from them.
+ * Runtime schemas (zod v4) of every event's `data`, version 1.0 (and the later minor versions
+ * of some), and the types inferred from them.
  *
  * Objects are `z.looseObject`: a field added by a newer producer is kept, not rejected, so
  * consumers can be upgraded after producers (forward compatibility). The exported TypeScript
@@ -188,15 +189,43 @@ export type AgentDeletedData = InferData<typeof agentDeletedDataSchema>;
 // ---------------------------------------------------------------------------------------------
 // agent.execution.*
 
-/** Data of `agent.execution.requested`: run one agent node of an execution. */
+/** Data of `agent.execution.requested` version 1.0: run one agent node of an execution. */
 export const agentExecutionRequestedDataSchema = z.looseObject({
   agentId: subjectTokenSchema,
   executionId: subjectTokenSchema,
   nodeId: subjectTokenSchema,
   input: z.unknown().optional(),
 });
-/** Data of `agent.execution.requested`. */
-export type AgentExecutionRequestedData = InferData<typeof agentExecutionRequestedDataSchema>;
+
+/**
+ * Which agent definition to run (`agent.execution.requested` 1.1): its `id` (= `agentId`) and
+ * the `revision` of the definition the producer resolved, a digest of its prompt, model and
+ * tools. The agent service runs the definition its own registry holds under that id and
+ * revision; it never takes a prompt or tools from the event.
+ */
+export const agentReferenceSchema = z.looseObject({
+  id: subjectTokenSchema,
+  revision: z.string().regex(/^[0-9a-f]{16,64}$/, 'must be 16-64 lowercase hex digits'),
+});
+/** The agent reference of `agent.execution.requested` 1.1: `{ id, revision }`. */
+export type AgentReference = InferData<typeof agentReferenceSchema>;
+
+/**
+ * Data of `agent.execution.requested` version 1.1: version 1.0 plus the typed agent reference
+ * `agentRef`, whose `id` must equal `agentId`. A minor version only adds fields, so a consumer
+ * that knows only 1.0 reads a 1.1 event with the 1.0 schema.
+ */
+export const agentExecutionRequestedDataSchemaV1_1 = agentExecutionRequestedDataSchema
+  .extend({ agentRef: agentReferenceSchema })
+  .refine((data) => data.agentRef.id === data.agentId, { error: 'must name the same agent as agentId', path: ['agentRef', 'id'] });
+
+/**
+ * Data of `agent.execution.requested` (versions 1.0 and 1.1): `agentRef` is set from 1.1 on.
+ */
+export type AgentExecutionRequestedData = InferData<typeof agentExecutionRequestedDataSchema> & {
+  /** The agent definition to run (version 1.1 and later). */
+  agentRef?: AgentReference;
+};
 
 /** Data of `agent.execution.started`. */
 export const agentExecutionStartedDataSchema = z.looseObject({
@@ -401,3 +430,11 @@ export const eventDataSchemas = {
   [EventSubjects.VECTOR_DELETED]: vectorDeletedDataSchema,
   [EventSubjects.VECTOR_SEARCH_COMPLETED]: vectorSearchCompletedDataSchema,
 } as const;
+
+/**
+ * The platform's data schemas of versions after 1.0, by subject and version. Every one only
+ * adds fields to the version before it (docs/architecture.md, "Versions").
+ */
+export const laterEventDataSchemas: Readonly<Record<string, Readonly<Record<string, z.ZodType>>>> = {
+  [EventSubjects.AGENT_EXECUTION_REQUESTED]: { '1.1': agentExecutionRequestedDataSchemaV1_1 },
+};

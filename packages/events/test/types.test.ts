@@ -4,6 +4,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   type AgentExecutionCompletedEvent,
   type AgentExecutionRequestedEvent,
+  type agentReferenceSchema,
   createEvent,
   type DomainEvent,
   type EventDataMap,
@@ -83,7 +84,11 @@ describe('types', () => {
   it('EventDataMap matches the schemas, key for key', () => {
     expectTypeOf<keyof EventDataMap>().toEqualTypeOf<keyof typeof eventDataSchemas>();
     type FromSchemas = { -readonly [K in keyof typeof eventDataSchemas]: InferData<(typeof eventDataSchemas)[K]> };
-    expectTypeOf<EventDataMap>().toEqualTypeOf<FromSchemas>();
+    // agent.execution.requested: the 1.0 fields, and agentRef from 1.1 on (optional: a 1.0 event has none).
+    type Requested = 'agent.execution.requested';
+    expectTypeOf<Omit<EventDataMap, Requested>>().toEqualTypeOf<Omit<FromSchemas, Requested>>();
+    expectTypeOf<Omit<EventDataMap[Requested], 'agentRef'>>().toEqualTypeOf<FromSchemas[Requested]>();
+    expectTypeOf<Required<EventDataMap[Requested]>['agentRef']>().toEqualTypeOf<InferData<typeof agentReferenceSchema>>();
     expectTypeOf<keyof EventDataMap>().toExtend<EventSubject>();
   });
 
