@@ -81,7 +81,7 @@ export type WorkflowNode = z.output<typeof workflowNodeSchema>;
 /** A validated workflow. */
 export type WorkflowDefinition = z.output<typeof workflowDefinitionSchema>;
 
-/** What an agent node sends to the agent service (loose extra field `agent` of `agent.execution.requested`). */
+/** What an agent runs: the prompt, model settings and tools of its definition (see `agents.ts`). */
 export interface AgentSpec {
   prompt: string;
   model?: string;
