@@ -84,10 +84,13 @@ describe('types', () => {
   it('EventDataMap matches the schemas, key for key', () => {
     expectTypeOf<keyof EventDataMap>().toEqualTypeOf<keyof typeof eventDataSchemas>();
     type FromSchemas = { -readonly [K in keyof typeof eventDataSchemas]: InferData<(typeof eventDataSchemas)[K]> };
-    // agent.execution.requested: the 1.0 fields, and agentRef from 1.1 on (optional: a 1.0 event has none).
+    // Subjects with a 1.1: the 1.0 fields, and the 1.1 fields as optional ones (a 1.0 event has none).
     type Requested = 'agent.execution.requested';
-    expectTypeOf<Omit<EventDataMap, Requested>>().toEqualTypeOf<Omit<FromSchemas, Requested>>();
+    type Versioned = Requested | 'model.inference.requested' | 'model.inference.completed';
+    expectTypeOf<Omit<EventDataMap, Versioned>>().toEqualTypeOf<Omit<FromSchemas, Versioned>>();
     expectTypeOf<Omit<EventDataMap[Requested], 'agentRef'>>().toEqualTypeOf<FromSchemas[Requested]>();
+    expectTypeOf<Omit<EventDataMap['model.inference.requested'], 'messages' | 'tools'>>().toEqualTypeOf<FromSchemas['model.inference.requested']>();
+    expectTypeOf<Omit<EventDataMap['model.inference.completed'], 'toolCalls'>>().toEqualTypeOf<FromSchemas['model.inference.completed']>();
     expectTypeOf<Required<EventDataMap[Requested]>['agentRef']>().toEqualTypeOf<InferData<typeof agentReferenceSchema>>();
     expectTypeOf<keyof EventDataMap>().toExtend<EventSubject>();
   });
