@@ -22,7 +22,7 @@ class RoutingProvider implements ModelProvider {
     private readonly local: ModelProvider,
     private readonly remote: ModelProvider,
   ) {}
-  stream(request: Parameters<ModelProvider['stream']>[0]): AsyncIterable<string> {
+  stream(request: Parameters<ModelProvider['stream']>[0]): ReturnType<ModelProvider['stream']> {
     return request.prompt.startsWith('remote:') ? this.remote.stream(request) : this.local.stream(request);
   }
 }

@@ -12,7 +12,7 @@
  */
 import { parseEventVersion } from '@multi-agent/events';
 import type { AgentExecutionRequestedEvent } from '@multi-agent/events';
-import { agentRevision, agentSpecOf, agentToolCallSchema, DeterministicError } from '@multi-agent/service-kit';
+import { agentRevision, agentSpecOf, agentToolCallSchema, agentToolIds, DeterministicError, modelToolDeclarationSchema } from '@multi-agent/service-kit';
 import type { AgentDefinition, AgentRegistry } from '@multi-agent/service-kit';
 import * as z from 'zod';
 
@@ -23,13 +23,15 @@ const inlineSpecSchema = z.strictObject({
   maxTokens: z.number().optional(),
   temperature: z.number().optional(),
   tools: z.array(agentToolCallSchema).optional(),
+  modelTools: z.array(modelToolDeclarationSchema).optional(),
+  maxSteps: z.number().optional(),
 });
 
 function checkInlineSpec(agent: AgentDefinition, inline: unknown): void {
   const parsed = inlineSpecSchema.safeParse(inline);
   if (!parsed.success) throw new DeterministicError('AGENT_SPEC_MISMATCH', `the request's inline "agent" field is not the definition of agent "${agent.id}"`);
-  const allowed = new Set((agent.spec.tools ?? []).map((t) => t.tool));
-  const foreign = (parsed.data.tools ?? []).map((t) => t.tool).filter((tool) => !allowed.has(tool));
+  const allowed = agentToolIds(agent.spec);
+  const foreign = [...agentToolIds(agentSpecOf(parsed.data))].filter((tool) => !allowed.has(tool));
   if (foreign.length > 0) {
     throw new DeterministicError('TOOL_NOT_ALLOWED', `the request names tool(s) ${foreign.map((t) => `"${t}"`).join(', ')}, which agent "${agent.id}" does not have (it has: ${[...allowed].join(', ') || 'none'})`);
   }

@@ -22,6 +22,7 @@ import * as z from 'zod';
 import { resolveAgent } from './agent-resolution.js';
 import { Cancellations, ExecutionCancelledError } from './cancellations.js';
 import { ModelCallError, requestInference } from './model-call.js';
+import { inferWithTools, StepLimitError } from './tool-use.js';
 
 /** Options of {@link startAgentService}. */
 export interface AgentServiceOptions {
@@ -33,6 +34,8 @@ export interface AgentServiceOptions {
   modelTimeoutMs?: number;
   /** How long to wait for each tool (ms, default 10 000). */
   toolTimeoutMs?: number;
+  /** Model calls at most for an agent whose model chooses tools, unless its definition says (default 8). */
+  maxSteps?: number;
 }
 
 const nodeInputSchema = z.looseObject({
@@ -47,7 +50,7 @@ class InvalidAgentRequest extends Error {
 
 function failureCode(err: unknown): string {
   if (err instanceof DeterministicError) return err.kind;
-  if (err instanceof ToolCallError || err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest || err instanceof ExecutionCancelledError) return err.code;
+  if (err instanceof ToolCallError || err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest || err instanceof ExecutionCancelledError || err instanceof StepLimitError) return err.code;
   return 'AGENT_ERROR';
 }
 
@@ -55,11 +58,11 @@ function failureCode(err: unknown): string {
 function isTransient(err: unknown): boolean {
   if (err instanceof ToolCallError) return err.retryable;
   if (isDeterministic(err)) return false;
-  return !(err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest);
+  return !(err instanceof ModelCallError || err instanceof TemplateError || err instanceof InvalidAgentRequest || err instanceof StepLimitError);
 }
 
 /** The agent service's settings when neither the caller nor the environment sets them. */
-export const agentDefaults = { concurrency: 8, modelTimeoutMs: 120_000, toolTimeoutMs: 10_000 } as const;
+export const agentDefaults = { concurrency: 8, modelTimeoutMs: 120_000, toolTimeoutMs: 10_000, maxSteps: 8 } as const;
 
 /**
  * Starts the agent service on a connected client.
@@ -67,7 +70,7 @@ export const agentDefaults = { concurrency: 8, modelTimeoutMs: 120_000, toolTime
  * @returns a function that stops its subscription (the client stays open)
  */
 export async function startAgentService(client: NatsClient, options: AgentServiceOptions): Promise<StopService> {
-  const { concurrency, modelTimeoutMs, toolTimeoutMs } = { ...agentDefaults, ...options };
+  const { concurrency, modelTimeoutMs, toolTimeoutMs, maxSteps } = { ...agentDefaults, ...options };
   const agents = AgentRegistry.fromWorkflows(options.workflows);
   const claims = await ClaimCheckStore.open(client.jetstream.js, { replicas: client.config.replicas });
   const runs = counter(client.metrics.registry, 'agent_runs_total', 'Agent runs, by agent and outcome.', ['agent', 'outcome']);
@@ -103,22 +106,24 @@ export async function startAgentService(client: NatsClient, options: AgentServic
       // Tools get claim-checked inputs as references (the tool service fetches them); the prompt
       // is rendered over the stored content.
       const prompt = renderTemplate(spec.prompt, { ...input.data, input: await claims.resolve(input.data.input), tools });
-      const { model, maxTokens, temperature } = spec;
-      const answer = await requestInference(
-        client,
-        ctx,
-        {
-          executionId,
-          nodeId,
-          agentId,
-          prompt,
-          stream: true,
-          ...(model === undefined ? {} : { model }),
-          ...(maxTokens === undefined ? {} : { maxTokens }),
-          ...(temperature === undefined ? {} : { temperature }),
-        },
-        { eventId: id('model-requested'), timeoutMs: modelTimeoutMs },
-      );
+      const { model, maxTokens, temperature, modelTools } = spec;
+      const inference = {
+        executionId,
+        nodeId,
+        agentId,
+        prompt,
+        stream: true,
+        ...(model === undefined ? {} : { model }),
+        ...(maxTokens === undefined ? {} : { maxTokens }),
+        ...(temperature === undefined ? {} : { temperature }),
+      };
+      // With tools for the model to choose, the answer comes out of a loop of steps; without, from one call.
+      const result =
+        modelTools === undefined || modelTools.length === 0
+          ? { answer: await requestInference(client, ctx, inference, { eventId: id('model-requested'), timeoutMs: modelTimeoutMs }), steps: undefined }
+          : await inferWithTools({ client, ctx, request: event, modelTools, maxSteps: spec.maxSteps ?? maxSteps, modelTimeoutMs, toolTimeoutMs }, inference);
+      const { answer } = result;
+      const tokenCount = 'tokenCount' in result ? result.tokenCount : answer.data.tokenCount;
       await ctx.publish({
         eventId: id('agent-completed'),
         eventType: EventSubjects.AGENT_EXECUTION_COMPLETED,
@@ -126,7 +131,13 @@ export async function startAgentService(client: NatsClient, options: AgentServic
           agentId,
           executionId,
           nodeId,
-          output: { text: answer.text, tokenCount: answer.tokenCount, model: answer.model, ...(Object.keys(tools).length === 0 ? {} : { tools }) },
+          output: {
+            text: answer.data.text,
+            tokenCount,
+            model: answer.data.model,
+            ...(Object.keys(tools).length === 0 ? {} : { tools }),
+            ...(result.steps === undefined ? {} : { steps: result.steps }),
+          },
         },
       });
       runs.inc({ agent: agentId, outcome: 'completed' });

@@ -15,6 +15,7 @@ await runService({
       concurrency: envInt(env, 'AGENT_CONCURRENCY', agentDefaults.concurrency, 1, 1000),
       modelTimeoutMs: envInt(env, 'AGENT_MODEL_TIMEOUT_MS', agentDefaults.modelTimeoutMs, 1),
       toolTimeoutMs: envInt(env, 'AGENT_TOOL_TIMEOUT_MS', agentDefaults.toolTimeoutMs, 1),
+      maxSteps: envInt(env, 'AGENT_MAX_STEPS', agentDefaults.maxSteps, 1, 100),
     });
   },
 });

@@ -7,7 +7,7 @@
 export { PARAGRAPH, modelDefaults, startModelService } from './model-service.js';
 export type { ModelServiceOptions } from './model-service.js';
 export { ExecutionStreams } from './execution-streams.js';
-export { LocalModelProvider, localCompletion, splitTokens } from './providers/local.js';
+export { LocalModelProvider, localCompletion, localToolCalls, splitTokens } from './providers/local.js';
 export type { LocalProviderOptions } from './providers/local.js';
 export { OpenAiCompatibleProvider, sseData } from './providers/openai.js';
 export type { OpenAiProviderOptions } from './providers/openai.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AgentRegistry, agentRevision, loadWorkflows, validateWorkflow, WorkflowDefinitionError } from '@multi-agent/service-kit';
+import { AgentRegistry, agentRevision, agentToolIds, loadWorkflows, validateWorkflow, WorkflowDefinitionError } from '@multi-agent/service-kit';
 import type { WorkflowDefinition } from '@multi-agent/service-kit';
 
 const workflow = (id: string, nodes: unknown[]): WorkflowDefinition => validateWorkflow({ id, name: id, nodes });
@@ -24,6 +24,17 @@ describe('the agent registry', () => {
     expect(agentRevision(spec)).toBe(agentRevision({ tools: [{ params: { y: 2, x: 1 }, tool: 'calculator', as: 'a' }], prompt: 'p' }));
     expect(agentRevision(spec)).not.toBe(agentRevision({ ...spec, prompt: 'q' }));
     expect(agentRevision(spec)).not.toBe(agentRevision({ ...spec, model: 'm' }));
+  });
+
+  it('an agent may use the tools it calls before prompting and those its model may call; duplicates in modelTools are refused', () => {
+    const registry = registryOf(
+      workflow('w', [{ id: 'a', type: 'agent', agent: 'solver', prompt: 'p', tools: [{ as: 't', tool: 'clock' }], modelTools: [{ tool: 'calculator' }], maxSteps: 3 }]),
+    );
+    const solver = registry.get('solver')!;
+    expect([...agentToolIds(solver.spec)].sort()).toEqual(['calculator', 'clock']);
+    expect(solver.spec).toMatchObject({ modelTools: [{ tool: 'calculator' }], maxSteps: 3 });
+    expect(solver.revision).not.toBe(agentRevision({ ...solver.spec, maxSteps: 4 }));
+    expect(() => workflow('w', [{ id: 'a', type: 'agent', agent: 'x', prompt: 'p', modelTools: [{ tool: 'clock' }, { tool: 'clock' }] }])).toThrow('a tool is listed twice in modelTools');
   });
 
   it('lets two nodes share an agent they define identically, and refuses one id with two definitions', () => {

@@ -20,14 +20,21 @@ export interface AgentDefinition {
 }
 
 /** What an agent node asks the agent to run: its prompt, model settings and tools. */
-export function agentSpecOf(node: Pick<AgentNode, 'prompt' | 'model' | 'maxTokens' | 'temperature' | 'tools'>): AgentSpec {
+export function agentSpecOf(node: Pick<AgentNode, 'prompt' | 'model' | 'maxTokens' | 'temperature' | 'tools' | 'modelTools' | 'maxSteps'>): AgentSpec {
   return {
     prompt: node.prompt,
     ...(node.model === undefined ? {} : { model: node.model }),
     ...(node.maxTokens === undefined ? {} : { maxTokens: node.maxTokens }),
     ...(node.temperature === undefined ? {} : { temperature: node.temperature }),
     ...(node.tools === undefined ? {} : { tools: node.tools }),
+    ...(node.modelTools === undefined ? {} : { modelTools: node.modelTools }),
+    ...(node.maxSteps === undefined ? {} : { maxSteps: node.maxSteps }),
   };
+}
+
+/** Every tool an agent may use: those it calls before prompting, and those its model may call. */
+export function agentToolIds(spec: AgentSpec): Set<string> {
+  return new Set([...(spec.tools ?? []).map((t) => t.tool), ...(spec.modelTools ?? []).map((t) => t.tool)]);
 }
 
 // JSON with object keys sorted, so the digest does not depend on the key order of a file.
