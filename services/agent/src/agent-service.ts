@@ -1,20 +1,21 @@
 /**
  * The agent service on the bus: consumes `agent.execution.requested` (durable, shared by
  * replicas), runs the agent and publishes `agent.execution.started`, then
- * `agent.execution.completed` (output `{ text, tokenCount, model, tools? }`) or
+ * `agent.execution.completed` (output `{ text, tokenCount, model, tools?, steps? }`) or
  * `agent.execution.failed`. Every instance hears `execution.cancelled` and aborts the nodes of
  * that execution it runs (reported failed with `EXECUTION_CANCELLED`). Running an agent means:
  * resolve the request to an agent the workflows define (`agent-resolution.ts`; a request the
  * platform cannot honour goes to the DLQ), call its declared tools by request/reply
  * (`tool.execute.request`), render its prompt template over the node input and the tool
- * results, and ask the model service for the completion (see `model-call.ts`).
+ * results, and ask the model service for the completion (see `model-call.ts`), letting the
+ * model call the tools of its `modelTools` on the way (see `tool-use.ts`).
  *
  * Every event it publishes has an eventId derived from the request's, so an agent that is
  * killed mid-node and handles the redelivered request again publishes the same events again:
  * JetStream and the consumers' idempotency stores keep one of each.
  */
 import { EventSubjects } from '@multi-agent/events';
-import type { AgentExecutionRequestedEvent } from '@multi-agent/events';
+import type { AgentExecutionRequestedEvent, ModelInferenceCompletedEvent } from '@multi-agent/events';
 import type { HandlerContext, NatsClient, Subscription } from '@multi-agent/nats-client';
 import { AgentRegistry, callTool, ClaimCheckStore, classifyingHandler, counter, DeterministicError, isDeterministic, renderTemplate, renderValue, stableEventId, TemplateError, ToolCallError } from '@multi-agent/service-kit';
 import type { StopService, WorkflowDefinition } from '@multi-agent/service-kit';
@@ -118,12 +119,15 @@ export async function startAgentService(client: NatsClient, options: AgentServic
         ...(temperature === undefined ? {} : { temperature }),
       };
       // With tools for the model to choose, the answer comes out of a loop of steps; without, from one call.
+      const singleCall = async (): Promise<{ answer: ModelInferenceCompletedEvent; steps?: number; tokenCount: number }> => {
+        const answer = await requestInference(client, ctx, inference, { eventId: id('model-requested'), timeoutMs: modelTimeoutMs });
+        return { answer, tokenCount: answer.data.tokenCount };
+      };
       const result =
         modelTools === undefined || modelTools.length === 0
-          ? { answer: await requestInference(client, ctx, inference, { eventId: id('model-requested'), timeoutMs: modelTimeoutMs }), steps: undefined }
+          ? await singleCall()
           : await inferWithTools({ client, ctx, request: event, modelTools, maxSteps: spec.maxSteps ?? maxSteps, modelTimeoutMs, toolTimeoutMs }, inference);
-      const { answer } = result;
-      const tokenCount = 'tokenCount' in result ? result.tokenCount : answer.data.tokenCount;
+      const { answer, tokenCount } = result;
       await ctx.publish({
         eventId: id('agent-completed'),
         eventType: EventSubjects.AGENT_EXECUTION_COMPLETED,
