@@ -186,7 +186,7 @@ describe('a workflow with auth on', () => {
     }
     cleanup.add(await startToolService(services.get('tool')!));
     cleanup.add(await startModelService(services.get('model')!, { provider: new LocalModelProvider({ tokenDelayMs: 1 }) }));
-    cleanup.add(await startAgentService(services.get('agent')!));
+    cleanup.add(await startAgentService(services.get('agent')!, { workflows }));
     cleanup.add(await startOrchestration(services.get('orchestration')!, { workflows, sweepIntervalMs: 200 }));
     const operator = createApiKey('operator', 'admin');
     const gateway = await startGateway(services.get('gateway')!, { workflows, port: 0, sseHeartbeatMs: 1000, auth: { apiKeys: parseApiKeys(operator.entry) } });
