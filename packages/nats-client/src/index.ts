@@ -24,6 +24,11 @@ export type { SubscribeStreamOptions } from './token-reader.js';
 export type { TextConnection, TextMsg, TextSubscription } from './text-connection.js';
 export type { ReadEventsOptions, StoredEvent } from './event-log.js';
 
+// Reading one flow through the correlation index, and the indexer that writes it.
+export { CORRELATION_INDEXER, correlationIndexSubject } from './correlation-index.js';
+export type { CorrelationRead, ReadCorrelationOptions } from './correlation-index.js';
+export type { CorrelationIndexer, CorrelationIndexerOptions } from './correlation-indexer.js';
+
 // The errors the client throws; each carries a stable `code` (decide on it, not on the class).
 export {
   ClientErrorCodes,
@@ -54,7 +59,7 @@ export type { ClaimResult, IdempotencyStore, Lease } from './idempotency/store.j
 export type { DeadLetterReplayer, ReplayResult, StoredDeadLetter } from './replay.js';
 export { DEAD_LETTER_WATCHER } from './dead-letter-watcher.js';
 export { ATTEMPT_LEDGER_BUCKET } from './attempt-ledger.js';
-export { AdvisorySubjects, StreamNames, platformStreams, streamFor, subjectWithin } from './topology.js';
+export { AdvisorySubjects, CORRELATION_INDEX_PREFIX, StreamNames, platformStreams, streamFor, subjectWithin } from './topology.js';
 export type { StreamSpec } from './topology.js';
 export type { StreamReconcileResult } from './streams.js';
 export type { ClientMetrics } from './metrics.js';
