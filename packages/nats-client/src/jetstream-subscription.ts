@@ -26,6 +26,7 @@ export interface ConsumerSpec {
   stream: string;
   /** Durable name; undefined for an ephemeral consumer. */
   durableName?: string;
+  /** The consumer's filter; `''` for every subject of the stream. */
   filterSubject: string;
   ackWaitMs: number;
   maxDeliver: number;
@@ -169,7 +170,8 @@ export class JetStreamSubscription implements Subscription {
       ack_policy: AckPolicy.Explicit,
       ack_wait: nanos(spec.ackWaitMs),
       max_deliver: spec.maxDeliver,
-      filter_subject: spec.filterSubject,
+      // No filter at all (nats.js would put an empty one into the create subject).
+      ...(spec.filterSubject === '' ? {} : { filter_subject: spec.filterSubject }),
       deliver_policy: deliverPolicies[spec.deliverPolicy],
       // One outstanding message keeps strict order across every instance.
       max_ack_pending: spec.concurrency === 1 ? 1 : Math.max(1000, spec.concurrency * 4),
@@ -184,7 +186,7 @@ export class JetStreamSubscription implements Subscription {
           throw err;
         }),
       );
-      if (existing !== undefined && existing.config.filter_subject !== spec.filterSubject) {
+      if (existing !== undefined && (existing.config.filter_subject ?? '') !== spec.filterSubject) {
         throw new ConfigError(
           'durableName',
           `consumer "${spec.durableName}" on stream ${spec.stream} already filters "${existing.config.filter_subject ?? '>'}", not "${spec.filterSubject}"; use another durable name`,

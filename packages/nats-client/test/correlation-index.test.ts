@@ -75,7 +75,7 @@ describe('correlation index', () => {
     });
     const flow = [first, ...followers, late].map((e) => e.eventId);
     expect(read?.events.map((s) => s.event.eventId)).toEqual(flow);
-    expect(read?.events.map((s) => s.event.data.step)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(read?.events.map((s) => (s.event.data as { step: number }).step)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(read).toMatchObject({ indexed: 5, scanned: 1, complete: true });
     const seqs = read?.events.map((s) => s.seq) ?? [];
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));

@@ -10,7 +10,15 @@
  * @packageDocumentation
  */
 import { EventSubjects } from '@multi-agent/events';
-import { AdvisorySubjects, ATTEMPT_LEDGER_BUCKET, DEAD_LETTER_WATCHER, platformStreams, StreamNames } from '@multi-agent/nats-client';
+import {
+  AdvisorySubjects,
+  ATTEMPT_LEDGER_BUCKET,
+  CORRELATION_INDEX_PREFIX,
+  CORRELATION_INDEXER,
+  DEAD_LETTER_WATCHER,
+  platformStreams,
+  StreamNames,
+} from '@multi-agent/nats-client';
 import { EXECUTIONS_BUCKET } from './execution/store.js';
 
 /** A stream subject a service reads. */
@@ -83,9 +91,19 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
       EventSubjects.EXECUTION_CANCELLED,
       // An operator replays dead letters: each goes back to its original subject.
       ...EVERY_EVENT.map((c) => c.subject),
+      // Its correlation indexer writes the index of every flow; no other service may.
+      `${CORRELATION_INDEX_PREFIX}.*`,
     ],
-    // An execution's events (the whole stream, kept by correlationId), its token stream, and the DLQ, for the API.
-    consumes: [...EVERY_EVENT, { subject: `${EventSubjects.MODEL_TOKEN_STREAM}.*` }, { subject: EventSubjects.DLQ_ALL }],
+    consumes: [
+      // An execution's events: those the index lists are got by sequence (stream message gets on
+      // EVENTS and EVENT_INDEX, no consumer); the part not indexed yet is scanned by headers.
+      ...EVERY_EVENT,
+      // The correlation indexer reads every event once (a durable without filter: the whole stream).
+      ...EVERY_EVENT.map((c) => ({ ...c, durable: CORRELATION_INDEXER })),
+      // An execution's token stream, and the DLQ, for the API.
+      { subject: `${EventSubjects.MODEL_TOKEN_STREAM}.*` },
+      { subject: EventSubjects.DLQ_ALL },
+    ],
     serves: [],
     calls: [],
     // The replay markers say which dead letters were replayed.
