@@ -111,11 +111,10 @@ export async function readCorrelation(js: JetStreamClient, jsm: JetStreamManager
   const { seqs } = await loadIndexEntry(jsm, correlationIndexSubject(correlationId));
   const indexedUpTo = indexer?.ack_floor.stream_seq ?? 0;
   const caughtUp = indexer !== undefined && indexer.num_pending === 0 && indexer.num_ack_pending === 0;
-  const fromIndex = caughtUp ? seqs : seqs.filter((seq) => seq <= indexedUpTo);
 
   const events: StoredEvent[] = [];
-  for (let i = 0; i < fromIndex.length; i += GETS_IN_FLIGHT) {
-    const batch = await Promise.all(fromIndex.slice(i, i + GETS_IN_FLIGHT).map((seq) => getOrNull(jsm, StreamNames.EVENTS, { seq })));
+  for (let i = 0; i < seqs.length; i += GETS_IN_FLIGHT) {
+    const batch = await Promise.all(seqs.slice(i, i + GETS_IN_FLIGHT).map((seq) => getOrNull(jsm, StreamNames.EVENTS, { seq })));
     for (const msg of batch) {
       // Gone (expired from EVENTS) or not this flow's (a shared hashed subject): skip.
       if (msg === null || flowKeyOf(msg.header) !== correlationId) continue;
@@ -128,10 +127,12 @@ export async function readCorrelation(js: JetStreamClient, jsm: JetStreamManager
   let scanned = 0;
   let complete = true;
   if (!caughtUp) {
+    // The index may list some events past the floor already: those are not taken twice.
+    const listed = new Set(seqs);
     const tail = readStoredMessages(js, { startSeq: indexedUpTo + 1, ...(options.signal === undefined ? {} : { signal: options.signal }) });
     for await (const msg of tail) {
       scanned += 1;
-      if (flowKeyOf(msg.headers) === correlationId) {
+      if (!listed.has(msg.seq) && flowKeyOf(msg.headers) === correlationId) {
         const event = decodeOrUndefined(msg.data);
         if (event !== undefined) events.push({ seq: msg.seq, subject: msg.subject, event });
       }
