@@ -83,10 +83,10 @@ export function metric(samples: Map<string, Sample[]>, side: string, name: strin
   });
 }
 
-/** The value at `index` of sorted values; the callers compute indexes inside the array. */
-function valueAt(sorted: readonly number[], index: number): number {
-  const value = sorted[index];
-  if (value === undefined) throw new RangeError(`index ${index} is outside the ${sorted.length} values`);
+/** The value at `index`; the callers compute indexes inside the array. */
+function valueAt(values: readonly number[], index: number): number {
+  const value = values[index];
+  if (value === undefined) throw new RangeError(`index ${index} is outside the ${values.length} values`);
   return value;
 }
 
@@ -114,7 +114,17 @@ export function latencySummary(latenciesMs: readonly number[]): { p50: number; p
 /** A target on the ratio ours/baseline: `min` for higher-is-better metrics, `max` for lower-is-better. */
 export type Target = { min: number } | { max: number };
 
-export type Verdict = 'PASS' | 'MISS' | 'info';
+/**
+ * PASS: the whole interval of the ratio meets the target. MISS: none of it does. UNSURE: the
+ * interval straddles the target, so this run cannot tell (more rounds or a quieter machine can).
+ */
+export type Verdict = 'PASS' | 'MISS' | 'UNSURE' | 'info';
+
+/** Where the ratio of a comparison lies: a bootstrap 90% interval of the median per-round ratio. */
+export interface RatioInterval {
+  low: number;
+  high: number;
+}
 
 /** One line of the result table. */
 export interface ResultRow {
@@ -127,14 +137,22 @@ export interface ResultRow {
   ours: { label: string; median: number; samples: number[] };
   /** Absent for an absolute measurement (the memory run). */
   baseline?: { label: string; median: number; samples: number[] };
-  /** median(ours) / median(baseline). */
+  /** The median of the per-round ratios ours/baseline (each round runs both sides back to back). */
   ratio?: number;
+  /** ours/baseline of each recorded round, in round order. */
+  roundRatios?: number[];
+  /** Bootstrap 90% interval of {@link ResultRow.ratio}; the verdict is decided on it. */
+  interval?: RatioInterval;
   target?: Target | undefined;
   verdict: Verdict;
   note?: string | undefined;
 }
 
-/** A comparison row: medians of both sides, their ratio, and the verdict against the target. */
+/**
+ * A comparison row. Each recorded round ran both sides back to back on the same server state,
+ * so the ratio is taken per round (which cancels what the machine was doing during that round)
+ * and summarised by its median and a bootstrap 90% interval; the verdict uses the interval.
+ */
 export function compare(input: {
   workload: string;
   metric: string;
@@ -147,7 +165,9 @@ export function compare(input: {
 }): ResultRow {
   const ours = { ...input.ours, median: median(input.ours.samples) };
   const baseline = { ...input.baseline, median: median(input.baseline.samples) };
-  const ratio = ours.median / baseline.median;
+  const roundRatios = pairedRatios(input.ours.samples, input.baseline.samples);
+  const ratio = median(roundRatios);
+  const interval = bootstrapInterval(roundRatios);
   return {
     workload: input.workload,
     metric: input.metric,
@@ -156,9 +176,48 @@ export function compare(input: {
     ours,
     baseline,
     ratio,
+    roundRatios,
+    interval,
     target: input.target,
-    verdict: verdictOf(ratio, input.target),
+    verdict: verdictOf(interval, input.target),
     note: input.note,
+  };
+}
+
+/** ours[i] / baseline[i]: both sides' samples are in round order, one per recorded round. */
+export function pairedRatios(ours: readonly number[], baseline: readonly number[]): number[] {
+  if (ours.length !== baseline.length) throw new Error(`cannot pair ${ours.length} samples with ${baseline.length}`);
+  return ours.map((value, i) => value / valueAt(baseline, i));
+}
+
+const BOOTSTRAP_RESAMPLES = 4000;
+
+/**
+ * The 5th and 95th percentiles of the medians of {@link BOOTSTRAP_RESAMPLES} resamples (with
+ * replacement) of `values`. The generator is seeded, so the same samples give the same
+ * interval in the report and when it is recomputed from the JSON record.
+ */
+export function bootstrapInterval(values: readonly number[], seed = 1): RatioInterval {
+  if (values.length === 0) return { low: Number.NaN, high: Number.NaN };
+  const random = mulberry32(seed);
+  const medians: number[] = [];
+  const resample = new Array<number>(values.length);
+  for (let r = 0; r < BOOTSTRAP_RESAMPLES; r++) {
+    for (let i = 0; i < values.length; i++) resample[i] = valueAt(values, Math.floor(random() * values.length));
+    medians.push(median(resample));
+  }
+  return { low: percentile(medians, 5), high: percentile(medians, 95) };
+}
+
+/** A small seeded PRNG (uniform in [0, 1)); Math.random cannot be seeded. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -183,10 +242,13 @@ export function absolute(input: {
   };
 }
 
-function verdictOf(ratio: number, target: Target | undefined): Verdict {
+/** The verdict of a ratio's interval against its target (see {@link Verdict}). */
+export function verdictOf(interval: RatioInterval, target: Target | undefined): Verdict {
   if (target === undefined) return 'info';
-  if (!Number.isFinite(ratio)) return 'MISS';
-  return 'min' in target ? (ratio >= target.min ? 'PASS' : 'MISS') : ratio <= target.max ? 'PASS' : 'MISS';
+  if (!Number.isFinite(interval.low) || !Number.isFinite(interval.high)) return 'MISS';
+  const [meets, misses] =
+    'min' in target ? [interval.low >= target.min, interval.high < target.min] : [interval.high <= target.max, interval.low > target.max];
+  return meets ? 'PASS' : misses ? 'MISS' : 'UNSURE';
 }
 
 /** Runs `task(0..count-1)` keeping at most `window` of them in flight (each resolves before its slot takes the next). */

@@ -7,20 +7,47 @@
  *   npx tsx bench/profile.ts publish-ours [count]
  *   npx tsx bench/profile.ts consume-memory 50000 --prof=bench/results/consume-memory.cpuprofile
  *   npx tsx bench/profile-summary.ts bench/results/consume-memory.cpuprofile
+ *   npx tsx bench/profile.ts all [count]     # every path, ours beside raw, as a Markdown table
  *
- * Scenarios: publish-ours, publish-raw, consume-none, consume-memory, consume-raw,
- * request-ours, request-raw. Pre-filling (for consume) is not part of the measured section.
+ * Scenarios: publish-ours, publish-raw, consume-none, consume-memory, consume-kv, consume-redis,
+ * consume-raw, request-ours, request-raw. Pre-filling (for consume) is not part of the measured
+ * section. CPU time per message does not depend on what else the machine runs (the rate does).
  */
-import type { NatsClient } from '@multi-agent/nats-client';
+import type { NatsClient, NatsConfigInput } from '@multi-agent/nats-client';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { windowed } from './harness.js';
-import { eventData, eventSubject, openClient, rawEnvelope, withServer } from './fixtures.js';
+import { median, windowed } from './harness.js';
+import { eventData, eventSubject, openClient, rawEnvelope, REDIS_URL, withServer } from './fixtures.js';
 import { drainOurs, drainRaw, prefill } from './workloads/consume.js';
 import { WINDOW } from './workloads/publish.js';
 
 type Scenario = (client: NatsClient, count: number, id: string) => Promise<{ setup?: () => Promise<void>; measured: () => Promise<void> }>;
+
+/** The client config of a scenario that needs more than the default (an idempotency store). */
+const scenarioConfig: Record<string, NatsConfigInput> = {
+  'consume-memory': { idempotency: { store: 'memory', maxEntries: 100_000 } },
+  'consume-kv': { idempotency: { store: 'kv', maxEntries: 100_000 } },
+  'consume-redis': { idempotency: { store: 'redis', redisUrl: REDIS_URL, maxEntries: 100_000 } },
+};
+
+/** `all`: each of our paths beside the raw code it is measured against in `npm run bench`. */
+const PAIRS: [path: string, ours: string, raw: string][] = [
+  ['publish, 256 in flight', 'publish-ours', 'publish-raw'],
+  ['consume, idempotency off', 'consume-none', 'consume-raw'],
+  ['consume, memory store', 'consume-memory', 'consume-raw'],
+  ['consume, KV store', 'consume-kv', 'consume-raw'],
+  ['consume, Redis store', 'consume-redis', 'consume-raw'],
+  ['request/reply, 32 in flight', 'request-ours', 'request-raw'],
+];
+
+/** Our subscription with the client's idempotency store (the scenario's config picks it). */
+const drainWithStore: Scenario = async (client, count, id) => ({
+  setup: () => prefill(client, eventSubject(id, 'c'), count),
+  measured: async () => {
+    await drainOurs(client, eventSubject(id, 'c'), `bench-${id}`, count, {});
+  },
+});
 
 const scenarios: Record<string, Scenario> = {
   'publish-ours': async (client, count, id) => ({
@@ -43,12 +70,9 @@ const scenarios: Record<string, Scenario> = {
       await drainOurs(client, eventSubject(id, 'c'), `bench-${id}`, count, { idempotency: false });
     },
   }),
-  'consume-memory': async (client, count, id) => ({
-    setup: () => prefill(client, eventSubject(id, 'c'), count),
-    measured: async () => {
-      await drainOurs(client, eventSubject(id, 'c'), `bench-${id}`, count, {});
-    },
-  }),
+  'consume-memory': drainWithStore,
+  'consume-kv': drainWithStore,
+  'consume-redis': drainWithStore,
   'consume-raw': async (client, count, id) => ({
     setup: () => prefill(client, eventSubject(id, 'c'), count),
     measured: async () => {
@@ -83,18 +107,19 @@ async function startProfiler(): Promise<Session> {
   return session;
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const profPath = args.find((a) => a.startsWith('--prof='))?.slice('--prof='.length);
-  const [name = '', countArg] = args.filter((a) => !a.startsWith('--'));
-  const scenario = scenarios[name];
-  if (scenario === undefined) {
-    console.error(`usage: tsx bench/profile.ts <${Object.keys(scenarios).join('|')}> [count] [--prof=FILE.cpuprofile]`);
-    process.exit(2);
-  }
-  const count = Number(countArg ?? 100_000);
-  await withServer(async (server) => {
-    const client = await openClient(server);
+/** What one measured run of a scenario cost the client process. */
+interface Measurement {
+  seconds: number;
+  /** Client CPU (user + system) µs per message. */
+  perMessage: number;
+  user: number;
+  system: number;
+}
+
+/** Runs one scenario on a fresh server; `profPath` also records a CPU profile of the measured section. */
+async function measure(name: string, scenario: Scenario, count: number, profPath?: string): Promise<Measurement> {
+  return withServer(async (server) => {
+    const client = await openClient(server, scenarioConfig[name] ?? {});
     try {
       const run = await scenario(client, count, `b${randomBytes(4).toString('hex')}`);
       await run.setup?.();
@@ -110,12 +135,55 @@ async function main(): Promise<void> {
         profiling.session.disconnect();
         console.log(`wrote ${profiling.path}`);
       }
-      const perMsg = (used.user + used.system) / count;
-      console.log(`${name}: ${count} in ${seconds.toFixed(2)} s = ${(count / seconds).toFixed(0)}/s; client CPU ${perMsg.toFixed(1)} µs/msg (user ${(used.user / count).toFixed(1)}, system ${(used.system / count).toFixed(1)})`);
+      return { seconds, perMessage: (used.user + used.system) / count, user: used.user / count, system: used.system / count };
     } finally {
       await client.close();
     }
   });
+}
+
+function scenarioNamed(name: string): Scenario {
+  const scenario = scenarios[name];
+  if (scenario === undefined) {
+    console.error(`usage: tsx bench/profile.ts <all|${Object.keys(scenarios).join('|')}> [count] [--prof=FILE.cpuprofile]`);
+    process.exit(2);
+  }
+  return scenario;
+}
+
+/** Every pair, each side run once per round (alternating), reported as the median µs/msg. */
+async function profileAll(count: number, rounds: number): Promise<void> {
+  const results = new Map<string, number[]>();
+  const names = [...new Set(PAIRS.flatMap(([, ours, raw]) => [ours, raw]))];
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const { perMessage } = await measure(name, scenarioNamed(name), count);
+      results.set(name, [...(results.get(name) ?? []), perMessage]);
+      console.error(`round ${round + 1}/${rounds} ${name}: ${perMessage.toFixed(1)} µs/msg`);
+    }
+  }
+  const cpu = (name: string): number => median(results.get(name) ?? []);
+  console.log(`Client CPU per message (user + system, µs), median of ${rounds} runs of ${count.toLocaleString('en-US')} messages each:\n`);
+  console.log('| path | ours | raw | ours - raw |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const [path, ours, raw] of PAIRS) {
+    console.log(`| ${path} | ${cpu(ours).toFixed(1)} | ${cpu(raw).toFixed(1)} | ${(cpu(ours) - cpu(raw)).toFixed(1)} |`);
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const profPath = args.find((a) => a.startsWith('--prof='))?.slice('--prof='.length);
+  const [name = '', countArg] = args.filter((a) => !a.startsWith('--'));
+  const count = Number(countArg ?? (name === 'all' ? 20_000 : 100_000));
+  if (name === 'all') {
+    await profileAll(count, 3);
+    return;
+  }
+  const { seconds, perMessage, user, system } = await measure(name, scenarioNamed(name), count, profPath);
+  console.log(
+    `${name}: ${count} in ${seconds.toFixed(2)} s = ${(count / seconds).toFixed(0)}/s; client CPU ${perMessage.toFixed(1)} µs/msg (user ${user.toFixed(1)}, system ${system.toFixed(1)})`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -39,6 +39,14 @@ function valueText(value: number, unit: string): string {
   return `${formatNumber(value)} ${unit}`;
 }
 
+const VERDICT_TEXT = { PASS: 'PASS', MISS: '**MISS**', UNSURE: '*UNSURE*', info: '–' } as const;
+
+/** ` [low–high] n=rounds` of a comparison row. */
+function intervalText(row: ResultRow): string {
+  if (row.interval === undefined || row.roundRatios === undefined) return '';
+  return ` [${row.interval.low.toFixed(2)}–${row.interval.high.toFixed(2)}] n=${row.roundRatios.length}`;
+}
+
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
@@ -53,8 +61,8 @@ export function markdownTable(rows: ResultRow[]): string {
   for (const row of rows) {
     const ours = `${valueText(row.ours.median, row.unit)} (${row.ours.label})`;
     const base = row.baseline === undefined ? '' : `${valueText(row.baseline.median, row.unit)} (${row.baseline.label})`;
-    const ratio = row.ratio === undefined ? '' : `${row.ratio.toFixed(2)}× ${row.better === 'higher' ? '↑' : '↓'}`;
-    let result = row.verdict === 'MISS' ? '**MISS**' : row.verdict === 'PASS' ? 'PASS' : '–';
+    const ratio = row.ratio === undefined ? '' : `${row.ratio.toFixed(2)}× ${row.better === 'higher' ? '↑' : '↓'}${intervalText(row)}`;
+    let result = VERDICT_TEXT[row.verdict];
     if (row.note !== undefined) {
       if (!notes.includes(row.note)) notes.push(row.note);
       result += ` [${notes.indexOf(row.note) + 1}]`;
@@ -63,7 +71,13 @@ export function markdownTable(rows: ResultRow[]): string {
       `| ${[row.workload, row.metric, ours, base, ratio, targetText(row.target), result].map(escapeCell).join(' | ')} |`,
     );
   }
-  lines.push('', '↑ higher is better, ↓ lower is better (latency, memory). Medians over the recorded rounds.');
+  lines.push(
+    '',
+    '↑ higher is better, ↓ lower is better (latency, memory). Ours and baseline: medians over the recorded rounds.',
+    'Ours / baseline: the median of the per-round ratios (both sides run back to back in each round), its bootstrap',
+    '90% interval in brackets, and the number of rounds. PASS: the whole interval meets the target; MISS: none of it',
+    'does; UNSURE: the interval straddles the target.',
+  );
   if (notes.length > 0) lines.push('', ...notes.map((n, i) => `[${i + 1}] ${n}`));
   return lines.join('\n');
 }
@@ -81,7 +95,7 @@ export function machineNote(meta: RunMeta): string {
 // ---------------------------------------------------------------------------------------------
 // SVG
 
-const COLORS = { PASS: '#2e7d32', MISS: '#c62828', info: '#5c7a99' } as const;
+const COLORS = { PASS: '#2e7d32', MISS: '#c62828', UNSURE: '#e08a00', info: '#5c7a99' } as const;
 
 function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -137,9 +151,9 @@ export function ratioChart(report: RunReport): string {
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="16" y="24" font-size="16" font-weight="bold">Event bus client vs baselines: ours ÷ baseline (median of rounds)</text>`,
+    `<text x="16" y="24" font-size="16" font-weight="bold">Event bus client vs baselines: ours ÷ baseline (median of per-round ratios)</text>`,
     `<text x="16" y="44" fill="#555">${esc(`${report.meta.mode} run ${report.meta.date}, ${report.meta.cores} cores, nats-server ${report.meta.natsServer}, commit ${report.meta.commit}`)}</text>`,
-    `<text x="16" y="62" fill="#555">Log scale; right of 1 = faster than the baseline. Latency rows are inverted (baseline ÷ ours). Black tick = target.</text>`,
+    `<text x="16" y="62" fill="#555">Log scale; right of 1 = faster than the baseline. Latency rows are inverted (baseline ÷ ours). Black tick = target; thin line = 90% interval.</text>`,
   );
   for (const t of TICKS.filter((t) => t >= lo && t <= hi)) {
     const tx = x(t);
@@ -161,6 +175,10 @@ export function ratioChart(report: RunReport): string {
       `<text x="16" y="${y + 30}" fill="#555" font-size="11">${esc(clip(`${row.ours.label} vs ${baseline.label}`, 80))}</text>`,
       `<rect x="${x1.toFixed(1)}" y="${y + 8}" width="${Math.max(1, x2 - x1).toFixed(1)}" height="20" fill="${color}" opacity="0.85"><title>${esc(`${row.workload} ${row.metric}: ${row.ratio.toFixed(3)}× (${row.verdict})`)}</title></rect>`,
     );
+    if (row.interval !== undefined) {
+      const [a, b] = [row.interval.low, row.interval.high].map((v) => x(row.better === 'higher' ? v : 1 / v)) as [number, number];
+      out.push(`<line x1="${Math.min(a, b).toFixed(1)}" y1="${y + 18}" x2="${Math.max(a, b).toFixed(1)}" y2="${y + 18}" stroke="#222" stroke-width="1.5"/>`);
+    }
     const target = relativeTarget(row);
     if (target !== undefined) {
       const tx = x(target).toFixed(1);
@@ -179,10 +197,10 @@ export function ratioChart(report: RunReport): string {
     fy += 16;
   }
   const legendX = width - 300;
-  (['PASS', 'MISS', 'info'] as const).forEach((v, i) => {
+  (['PASS', 'MISS', 'UNSURE', 'info'] as const).forEach((v, i) => {
     out.push(
-      `<rect x="${legendX + i * 95}" y="${height - 20}" width="12" height="12" fill="${COLORS[v]}"/>`,
-      `<text x="${legendX + i * 95 + 17}" y="${height - 10}">${v === 'info' ? 'no target' : v}</text>`,
+      `<rect x="${legendX + i * 75}" y="${height - 20}" width="12" height="12" fill="${COLORS[v]}"/>`,
+      `<text x="${legendX + i * 75 + 17}" y="${height - 10}">${v === 'info' ? 'no target' : v}</text>`,
     );
   });
   out.push('</svg>');

@@ -7,11 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { natsServerBinary } from '@multi-agent/testing';
+import { makePki, natsServerBinary } from '@multi-agent/testing';
 import { envVariablesRead, opsEndpoint, SERVICES } from './code-facts.js';
 import { overlayDir, podSpec, render, type ContainerSpec, type K8sObject } from './k8s/render.js';
 import { validateObject } from './k8s/validate.js';
@@ -21,12 +21,13 @@ const run = promisify(execFile);
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: unknown };
+  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; fieldRef?: unknown };
 }
 interface Probe {
   httpGet?: { path: string; port: string | number };
 }
 interface Container extends ContainerSpec {
+  args?: string[];
   env?: EnvVar[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   ports?: { name?: string; containerPort: number }[];
@@ -82,10 +83,11 @@ function envValue(objects: K8sObject[], container: Container, name: string): str
   return undefined;
 }
 
-async function natsConfigCheck(text: string): Promise<string> {
+/** `nats-server -t` on `main` of the NATS ConfigMap's files, written side by side (one may include another). */
+async function natsConfigCheck(files: Record<string, string>, main = 'nats.conf'): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'natsconf-'));
-  const file = join(dir, 'nats.conf');
-  writeFileSync(file, text);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const file = join(dir, main);
   // The values the StatefulSet gives the server (placeholders for the Secret-held passwords).
   const env: NodeJS.ProcessEnv = { ...process.env, POD_NAME: 'nats-0' };
   for (const service of SERVICES) env[`NATS_PASSWORD_${service.toUpperCase()}`] = `placeholder-${service}`;
@@ -194,11 +196,14 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       ];
       for (const variable of names) expect(read, `${deployment.metadata.name} sets ${variable}`).toContain(variable);
       for (const e of container!.env ?? []) {
-        if (/PASSWORD|TOKEN|_KEY$|SEED|SECRET/.test(e.name)) expect(e.valueFrom?.secretKeyRef, e.name).toBeDefined();
+        if (/PASSWORD|TOKEN|_KEYS?$|SEED|SECRET/.test(e.name)) expect(e.valueFrom?.secretKeyRef, e.name).toBeDefined();
       }
       expect(container!.env?.find((e) => e.name === 'NATS_PASSWORD')?.valueFrom?.secretKeyRef?.name).toBe(`nats-identity-${deployment.metadata.name}`);
     }
     expect(containersOf(named(objects, 'Deployment', 'model'))[0]!.env?.find((e) => e.name === 'MODEL_API_KEY')?.valueFrom?.secretKeyRef).toBeDefined();
+    // The gateway's API keys: hashes from a Secret that may be missing (the gateway then refuses every call).
+    const apiKeys = containersOf(named(objects, 'Deployment', 'gateway'))[0]!.env?.find((e) => e.name === 'GATEWAY_API_KEYS');
+    expect(apiKeys?.valueFrom?.secretKeyRef).toEqual({ name: 'gateway-api-keys', key: 'keys', optional: true });
   });
 
   it('a disruption budget covers every service, and NATS never goes below quorum', () => {
@@ -215,7 +220,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
 
   it('the NATS config passes nats-server -t, lame duck can be signalled through its pid file, and the store fits the volume', async () => {
     const config = (named(objects, 'ConfigMap', 'nats-config').data as Record<string, string>)['nats.conf']!;
-    expect(await natsConfigCheck(config)).toMatch(/is valid/);
+    expect(await natsConfigCheck({ 'nats.conf': config })).toMatch(/is valid/);
     const [server] = containersOf(nats);
     const pidFile = /^\s*pid_file:\s*"?([^"\s]+)"?/m.exec(config)?.[1];
     expect(pidFile).toBeDefined();
@@ -340,5 +345,90 @@ describe('prod overlay specifics', () => {
         expect(metadata.consumer!.startsWith(`${spec.scaleTargetRef.name}-`)).toBe(true);
       }
     }
+  });
+});
+
+describe('NATS exposed outside the cluster (overlay prod-nats-exposed, component nats-expose-tls)', () => {
+  const objects = render(overlayDir('prod-nats-exposed'));
+  const nats = named(objects, 'StatefulSet', 'nats');
+  const natsFiles = named(objects, 'ConfigMap', 'nats-config').data as Record<string, string>;
+  const services = ofKind(objects, 'Deployment').filter((d) => d.metadata.labels?.['app.kubernetes.io/component'] === 'service');
+  const isPublic = (o: K8sObject): boolean => ['LoadBalancer', 'NodePort'].includes((o.spec as { type?: string }).type ?? '');
+
+  it('renders valid objects, and only this overlay has a public Service', () => {
+    for (const object of objects) validateObject(object);
+    expect(ofKind(objects, 'Secret')).toEqual([]);
+    expect(ofKind(objects, 'Service').filter(isPublic).map((s) => s.metadata.name)).toEqual(['nats-external']);
+    for (const overlay of OVERLAYS) expect(ofKind(rendered[overlay], 'Service').filter(isPublic), overlay).toEqual([]);
+  });
+
+  it('the LoadBalancer publishes the client port only, to the listed source ranges, which a network policy admits', () => {
+    const spec = named(objects, 'Service', 'nats-external').spec as {
+      ports: PortSpec[];
+      selector: Record<string, string>;
+      loadBalancerSourceRanges?: string[];
+      externalTrafficPolicy?: string;
+    };
+    expect(spec.ports.map((p) => p.port)).toEqual([4222]);
+    expect(selects(spec.selector, templateLabels(nats))).toBe(true);
+    const ranges = spec.loadBalancerSourceRanges ?? [];
+    expect(ranges.length).toBeGreaterThan(0);
+    expect(ranges).not.toContain('0.0.0.0/0');
+    // The policy sees the clients' own addresses only when the load balancer keeps them.
+    expect(spec.externalTrafficPolicy).toBe('Local');
+    const policy = named(objects, 'NetworkPolicy', 'external-clients-to-nats').spec as {
+      podSelector: { matchLabels: Record<string, string> };
+      ingress: NetworkPolicyRule[];
+    };
+    expect(selects(policy.podSelector.matchLabels, templateLabels(nats))).toBe(true);
+    for (const rule of policy.ingress) {
+      expect(rule.ports).toEqual([{ protocol: 'TCP', port: 4222 }]);
+      expect(rule.from?.map((peer) => peer.ipBlock?.cidr)).toEqual(ranges);
+    }
+    // Monitoring stays inside: no Service publishes 8222, no rule admits an address range to it.
+    for (const service of ofKind(objects, 'Service')) expect((service.spec as { ports: PortSpec[] }).ports.map((p) => p.port)).not.toContain(8222);
+    const ipRules = ofKind(objects, 'NetworkPolicy').flatMap((p) => (p.spec as { ingress?: NetworkPolicyRule[] }).ingress ?? []).filter((r) => r.from?.some((f) => f.ipBlock));
+    for (const rule of ipRules) expect(rule.ports?.map((p) => p.port)).toEqual([4222]);
+  });
+
+  it('the servers run a config that requires mutual TLS with the certificate from the Secret, and nats-server accepts it', async () => {
+    const [server] = containersOf(nats);
+    const main = server!.args?.[server!.args.indexOf('-c') + 1];
+    expect(main).toBe('/etc/nats/nats-tls.conf');
+    const config = natsFiles['nats-tls.conf']!;
+    expect(config).toMatch(/^include \.\/nats\.conf$/m);
+    const tls = /^tls \{([^}]*)\}/m.exec(config)?.[1] ?? '';
+    expect(tls).toMatch(/^\s*verify: true$/m);
+    const paths = Object.fromEntries([...tls.matchAll(/^\s*(cert_file|key_file|ca_file): (\S+)$/gm)].map((m) => [m[1] ?? '', m[2] ?? ''] as const));
+    expect(Object.keys(paths).sort()).toEqual(['ca_file', 'cert_file', 'key_file']);
+    // The files come from the Secret volume mounted where the config reads them.
+    const mount = server!.volumeMounts?.find((m) => Object.values(paths).every((p) => p.startsWith(`${m.mountPath}/`)));
+    expect(mount).toBeDefined();
+    const volume = (podSpec(nats)?.volumes as { name: string; secret?: { secretName: string } }[]).find((v) => v.name === mount!.name);
+    expect(volume?.secret?.secretName).toBe('nats-tls');
+
+    const pki = await makePki(['nats']);
+    try {
+      const local = { cert_file: pki.serverCertFile, key_file: pki.serverKeyFile, ca_file: pki.caFile } as Record<string, string>;
+      let runnable = config;
+      for (const [key, path] of Object.entries(paths)) runnable = runnable.replace(path, local[key]!);
+      expect(await natsConfigCheck({ 'nats.conf': natsFiles['nats.conf']!, 'nats-tls.conf': runnable }, 'nats-tls.conf')).toMatch(/is valid/);
+    } finally {
+      rmSync(pki.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('every service trusts the CA and presents the client certificate, from files the Secret volume holds', () => {
+    for (const deployment of services) {
+      const [container] = containersOf(deployment);
+      const value = (name: string): string | undefined => container!.env?.find((e) => e.name === name)?.value;
+      const files = ['NATS_TLS_CA', 'NATS_TLS_CERT', 'NATS_TLS_KEY'].map((name) => value(name));
+      for (const file of files) expect(file, deployment.metadata.name).toBeDefined();
+      const mount = container!.volumeMounts?.find((m) => files.every((f) => f!.startsWith(`${m.mountPath}/`)));
+      expect(mount, deployment.metadata.name).toBeDefined();
+      const volume = (podSpec(deployment)?.volumes as { name: string; secret?: { secretName: string } }[]).find((v) => v.name === mount!.name);
+      expect(volume?.secret?.secretName).toBe('nats-client-tls');
+    }
+    expect([...envVariablesRead()]).toEqual(expect.arrayContaining(['NATS_TLS_CA', 'NATS_TLS_CERT', 'NATS_TLS_KEY']));
   });
 });

@@ -3,17 +3,24 @@
  *
  * 1. NATS: use the server at `NATS_URL` (default nats://localhost:4222) when one answers; if
  *    none does (and the address is local), start `nats-server` with JetStream, its store in
- *    `.data/nats` (`DATA_DIR` to move it).
+ *    `.data/nats` (`DATA_DIR` to move it), with auth on: the identities of `multi-agent auth
+ *    generate` in `.data/nats-auth`, the streams, buckets and durables provisioned as `admin`,
+ *    and each service connecting as itself.
  * 2. Start the five services as separate processes (`node --import tsx services/<name>/src/main.ts`),
  *    their log lines prefixed with the service name.
- * 3. Wait until every service answers `/readyz`, then print the web console URL.
+ * 3. Wait until every service answers `/readyz`, then print the web console URL. Unless the
+ *    gateway's credentials are configured, an admin API key is made for this run: the gateway
+ *    gets only its hash, the key is printed once, in the console URL's fragment.
  * 4. On Ctrl-C (SIGINT) or SIGTERM: stop the gateway (no new work), then the other services
  *    (each finishes the events it holds and drains its connection), then the nats-server it
  *    started. Events not yet handled stay in their durable consumers for the next start.
  */
 import { resolve } from 'node:path';
+import { createApiKey } from '@multi-agent/gateway-service';
 import { maskUrlCredentials } from '@multi-agent/nats-client';
 import { freePort, natsServerBinary } from '@multi-agent/testing';
+import { prepareLocalAuth, provisionAsAdmin } from './platform/auth.js';
+import type { LocalAuth } from './platform/auth.js';
 import { prefixer } from './platform/log-format.js';
 import { hostPort, NatsServerMissingError, probeNats, startLocalNats } from './platform/nats.js';
 import type { LocalNats } from './platform/nats.js';
@@ -35,8 +42,14 @@ const gatewayPort = Number(env.PORT ?? 3000);
 const gatewayHost = env.HOST ?? '127.0.0.1';
 const dataDir = resolve(repoRoot, env.DATA_DIR ?? '.data');
 const readyTimeoutMs = Number(env.STARTUP_TIMEOUT_MS ?? 60_000);
+/** The key of the person who ran `npm start`, when the gateway has no credentials configured. */
+const localKey = ['GATEWAY_API_KEYS', 'GATEWAY_API_KEYS_FILE', 'GATEWAY_JWKS_URL'].some((name) => (env[name] ?? '') !== '')
+  ? undefined
+  : createApiKey('local', 'admin');
 
 let nats: LocalNats | undefined;
+/** The identities of the nats-server this script started; undefined on a server of the user's. */
+let auth: LocalAuth | undefined;
 const services: ServiceProcess[] = [];
 let stopping: Promise<void> | undefined;
 let lastSignalAt = 0;
@@ -89,9 +102,11 @@ async function ensureNats(): Promise<string> {
     throw new NatsServerMissingError(shownNatsUrl);
   }
   const storeDir = resolve(dataDir, 'nats');
-  log(`no NATS server at ${shownNatsUrl}: starting ${binary} with JetStream (store: ${storeDir})`);
+  const authDir = resolve(dataDir, 'nats-auth');
+  auth = await prepareLocalAuth(authDir, storeDir, log);
+  log(`no NATS server at ${shownNatsUrl}: starting ${binary} with JetStream (store: ${storeDir}) and auth on (identities: ${authDir})`);
   const natsLine = prefixer('nats', 4, width, color);
-  nats = await startLocalNats({ url: natsUrl, storeDir, binary, onLine: (line) => console.log(natsLine(line)) });
+  nats = await startLocalNats({ url: natsUrl, storeDir, binary, configFile: auth.serverConfig, onLine: (line) => console.log(natsLine(line)) });
   void nats.exited.then((code) => {
     if (stopping === undefined) void shutdown(`nats-server exited (code ${code})`, 1);
   });
@@ -100,6 +115,11 @@ async function ensureNats(): Promise<string> {
 
 async function main(): Promise<void> {
   const url = await ensureNats();
+  if (auth !== undefined) {
+    const { results } = await provisionAsAdmin(url, auth);
+    const changed = results.filter((r) => r.action !== 'unchanged');
+    log(`provisioned as admin: ${changed.length === 0 ? 'nothing to change' : changed.map((r) => `${r.kind} ${r.name} ${r.action}`).join(', ')}`);
+  }
   const ready: Promise<void>[] = [];
   const metrics: string[] = [];
   for (const [index, name] of SERVICES.entries()) {
@@ -108,9 +128,10 @@ async function main(): Promise<void> {
     const service = spawnService(name, {
       env: {
         ...env,
+        ...(auth === undefined ? {} : await auth.env(name)),
         NATS_URL: url,
         EXIT_WITH_PARENT: '1',
-        ...(name === 'gateway' ? { PORT: String(gatewayPort), HOST: gatewayHost } : { SERVICE_HEALTH_PORT: String(healthPort) }),
+        ...(name === 'gateway' ? { PORT: String(gatewayPort), HOST: gatewayHost, ...(localKey === undefined ? {} : { GATEWAY_API_KEYS: localKey.entry }) } : { SERVICE_HEALTH_PORT: String(healthPort) }),
       },
       onLine: (text) => console.log(line(text)),
       detached: true,
@@ -126,7 +147,10 @@ async function main(): Promise<void> {
   await Promise.all(ready);
   const shown = gatewayHost === '0.0.0.0' || gatewayHost === '127.0.0.1' ? 'localhost' : gatewayHost;
   log('all services are ready');
-  console.log(`\n  Web console: http://${shown}:${gatewayPort}/\n  API:         http://${shown}:${gatewayPort}/api/workflows\n  Stop:        Ctrl-C\n`);
+  // The fragment (#key=) never reaches a server: the page moves it to the tab's sessionStorage.
+  const access = localKey === undefined ? '' : `#key=${localKey.key}`;
+  const keyLine = localKey === undefined ? '' : `  API key:     ${localKey.key}  (admin, this run only: "Authorization: Bearer <key>")\n`;
+  console.log(`\n  Web console: http://${shown}:${gatewayPort}/${access}\n  API:         http://${shown}:${gatewayPort}/api/workflows\n${keyLine}  Stop:        Ctrl-C\n`);
   console.log(`  Prometheus metrics (health: /healthz, /readyz on the same ports):\n    ${metrics.join('\n    ')}\n`);
 }
 

@@ -55,16 +55,18 @@ it('npm start on a fresh clone installs, runs a workflow, stops; pretest then ha
     expect(output).toMatch(/orchestration +http:\/\/127\.0\.0\.1:\d+\/metrics/);
 
     const api = `http://127.0.0.1:${httpPort}/api`;
+    // The API key npm start made for this run.
+    const authorization = `Bearer ${/API key: +(\S+)/.exec(output)?.[1] ?? ''}`;
     const accepted = await fetch(`${api}/workflows/research-summary/executions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization },
       body: JSON.stringify({ input: { topic: 'fresh clones' } }),
     });
     expect(accepted.status).toBe(202);
     const { executionId } = (await accepted.json()) as { executionId: string };
     let status = '';
     await waitFor(async () => {
-      status = ((await (await fetch(`${api}/executions/${executionId}`)).json()) as { status: string }).status;
+      status = ((await (await fetch(`${api}/executions/${executionId}`, { headers: { authorization } })).json()) as { status: string }).status;
       return status === 'completed' || status === 'failed';
     }, 60_000, 'the execution to end');
     expect(status).toBe('completed');

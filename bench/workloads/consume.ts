@@ -162,8 +162,8 @@ export async function consumeWorkload(ctx: BenchContext): Promise<ResultRow[]> {
           return [
             row('none', 'subscribe, idempotency off', 0.85),
             row('memory', 'subscribe, memory store', 0.8),
-            row('kv', 'subscribe, KV store'),
-            row('redis', 'subscribe, Redis store'),
+            row('kv', 'subscribe, KV store', 0.35),
+            row('redis', 'subscribe, Redis store', 0.5),
           ];
         },
       ),

@@ -4,10 +4,12 @@
  * through ONE durable subscription guarded by an in-memory idempotency store bounded to
  * 100,000 entries, sampling the process RSS and the store's size every 100 ms.
  *
- * Pass conditions: the store never holds more than its bound, and RSS stops growing once the
- * store is full: split what is drained after the store first reaches its bound into halves; the
- * RSS peak of the second half is at most 20% above the peak of the first (growth there would be
- * a leak: nothing the client should keep grows any more).
+ * Pass conditions: the store never holds more than its bound, and RSS and the V8 heap in use stop
+ * growing once the store is full: split what is drained after the store first reaches its bound
+ * into halves; the peak of the second half is at most 20% above the peak of the first (growth
+ * there would be a leak: nothing the client should keep grows any more). The store's cost per
+ * key is the heap still in use after the drain (collected) above the heap before it, divided by
+ * the keys the store holds.
  */
 import { MemoryIdempotencyStore, StreamNames } from '@multi-agent/nats-client';
 import { Countdown, absolute, collectGarbage, windowed, within } from '../harness.js';
@@ -66,7 +68,8 @@ export async function memoryWorkload(ctx: BenchContext): Promise<ResultRow[]> {
         return taken;
       };
       collectGarbage();
-      const rssBefore = probe().rss;
+      const before = probe();
+      const rssBefore = before.rss;
       const sampler = setInterval(probe, 100);
       const reporter = setInterval(() => ctx.log(`  memory ${handled.ticks.toLocaleString('en-US')} handled, rss ${(process.memoryUsage().rss / MB).toFixed(0)} MB, store ${store.size}`), 10_000);
       const started = performance.now();
@@ -79,12 +82,13 @@ export async function memoryWorkload(ctx: BenchContext): Promise<ResultRow[]> {
         clearInterval(reporter);
         await sub.stop();
       }
-      probe();
+      collectGarbage();
+      const after = probe();
       const seconds = (performance.now() - started) / 1000;
       await jsm.streams.purge(StreamNames.EVENTS, { filter: subject });
 
-      const peak = (from: number, to: number): number =>
-        Math.max(...probes.filter((p) => p.progress >= from && p.progress <= to).map((p) => p.rss));
+      const peak = (from: number, to: number, of: 'rss' | 'heapUsed' = 'rss'): number =>
+        Math.max(...probes.filter((p) => p.progress >= from && p.progress <= to).map((p) => p[of]));
       const peakRss = Math.max(...probes.map((p) => p.rss));
       const full = probes.find((p) => p.storeSize >= MAX_ENTRIES)?.progress ?? MAX_ENTRIES / count;
       const middle = (full + 1) / 2;
@@ -92,6 +96,9 @@ export async function memoryWorkload(ctx: BenchContext): Promise<ResultRow[]> {
       const late = peak(middle, 1);
       const pct = (f: number): string => `${(f * 100).toFixed(0)}%`;
       const maxStore = Math.max(...probes.map((p) => p.storeSize));
+      const heapEarly = peak(full, middle, 'heapUsed');
+      const heapLate = peak(middle, 1, 'heapUsed');
+      const bytesPerKey = (after.heapUsed - before.heapUsed) / Math.max(1, after.storeSize);
       const n = count.toLocaleString('en-US');
       return [
         absolute({
@@ -102,6 +109,23 @@ export async function memoryWorkload(ctx: BenchContext): Promise<ResultRow[]> {
           ours: { label: 'one subscription, memory store', samples: [peakRss / MB] },
           pass: late <= early * 1.2,
           note: `RSS ${(rssBefore / MB).toFixed(0)} MB before; store full at ${pct(full)}; peak ${(early / MB).toFixed(0)} MB at ${pct(full)}-${pct(middle)}, ${(late / MB).toFixed(0)} MB at ${pct(middle)}-100% (x${(late / early).toFixed(2)}, bound x1.20); ${(count / seconds).toFixed(0)} events/s`,
+        }),
+        absolute({
+          workload: '7 memory',
+          metric: `peak heap used, ${n} events through one subscription`,
+          unit: 'MB',
+          better: 'lower',
+          ours: { label: 'one subscription, memory store', samples: [Math.max(...probes.map((p) => p.heapUsed)) / MB] },
+          pass: heapLate <= heapEarly * 1.2,
+          note: `heap used ${(before.heapUsed / MB).toFixed(0)} MB before; peak ${(heapEarly / MB).toFixed(0)} MB at ${pct(full)}-${pct(middle)}, ${(heapLate / MB).toFixed(0)} MB at ${pct(middle)}-100% (x${(heapLate / heapEarly).toFixed(2)}, bound x1.20); ${(after.heapUsed / MB).toFixed(0)} MB after the drain, collected`,
+        }),
+        absolute({
+          workload: '7 memory',
+          metric: 'idempotency store, heap bytes per key held',
+          unit: 'B/key',
+          better: 'lower',
+          ours: { label: `MemoryIdempotencyStore, ${after.storeSize.toLocaleString('en-US')} keys`, samples: [bytesPerKey] },
+          note: 'heap in use after the drain (collected) above the heap before it, divided by the keys the store holds',
         }),
         absolute({
           workload: '7 memory',

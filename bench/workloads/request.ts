@@ -83,6 +83,7 @@ export async function requestWorkload(ctx: BenchContext): Promise<ResultRow[]> {
           better: 'higher',
           ours: { label: 'request -> subscribe replier', samples: metric(samples, 'ours', `w${window}`) },
           baseline: { label: 'nc.request -> respond()', samples: metric(samples, 'raw', `w${window}`) },
+          target: window === 32 ? { min: 0.8 } : undefined,
         }),
       );
     } finally {

@@ -77,6 +77,8 @@ export interface StartLocalNatsOptions {
   /** JetStream store directory (created when missing). */
   storeDir: string;
   binary: string;
+  /** A config file (e.g. with accounts and users) whose JetStream store is `storeDir`; the URL's host and port override its own. */
+  configFile?: string;
   /** Called with each line the server prints. */
   onLine: (line: string) => void;
   readyTimeoutMs?: number;
@@ -87,7 +89,8 @@ export async function startLocalNats(options: StartLocalNatsOptions): Promise<Lo
   const { host, port } = hostPort(options.url);
   mkdirSync(options.storeDir, { recursive: true });
   // Its own process group: a Ctrl-C in the terminal must not stop NATS before the services drained.
-  const child = spawn(options.binary, ['-js', '-sd', options.storeDir, '-a', host, '-p', String(port), '-n', 'multi-agent-dev'], {
+  const store = options.configFile === undefined ? ['-js', '-sd', options.storeDir] : ['-c', options.configFile];
+  const child = spawn(options.binary, [...store, '-a', host, '-p', String(port), '-n', 'multi-agent-dev'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

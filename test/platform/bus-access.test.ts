@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentService } from '@multi-agent/agent-service';
-import { startGateway } from '@multi-agent/gateway-service';
+import { createApiKey, parseApiKeys, startGateway } from '@multi-agent/gateway-service';
 import { LocalModelProvider, startModelService } from '@multi-agent/model-service';
 import type { NatsClient } from '@multi-agent/nats-client';
 import { startOrchestration } from '@multi-agent/orchestration-service';
@@ -23,6 +23,8 @@ let server: NatsServer;
 const cleanup = new Cleanup();
 const observed = new Map<PlatformService, ObservedAccess>();
 let gatewayUrl = '';
+const apiKey = createApiKey('bus-access-test', 'admin');
+const authHeaders = { authorization: `Bearer ${apiKey.key}` };
 
 /** Connects `service` through its own proxy, recording what it sends, and starts it. */
 async function run(service: PlatformService, start: (client: NatsClient) => Promise<StopService>): Promise<void> {
@@ -37,13 +39,13 @@ async function run(service: PlatformService, start: (client: NatsClient) => Prom
 }
 
 async function post(path: string, body: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${gatewayUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${gatewayUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: JSON.stringify(body) });
   expect(response.status).toBe(202);
   return (await response.json()) as Record<string, unknown>;
 }
 
 async function get(path: string): Promise<Record<string, unknown>> {
-  return (await (await fetch(`${gatewayUrl}${path}`)).json()) as Record<string, unknown>;
+  return (await (await fetch(`${gatewayUrl}${path}`, { headers: authHeaders })).json()) as Record<string, unknown>;
 }
 
 /** Runs a workflow through the API to its end, then reads its events and tokens back. */
@@ -54,7 +56,7 @@ async function runWorkflow(workflowId: string, input: Record<string, unknown>): 
     return (body.status === 'completed' || body.status === 'failed') && body.pendingEvents === 0 ? body : undefined;
   }, 30_000, `${workflowId} to end`);
   expect((await get(`/api/executions/${executionId}/events`)).events).not.toHaveLength(0);
-  await readSse(`${gatewayUrl}/api/executions/${executionId}/tokens`);
+  await readSse(`${gatewayUrl}/api/executions/${executionId}/tokens`, { headers: authHeaders });
   return state.status as string;
 }
 
@@ -66,7 +68,7 @@ beforeAll(async () => {
   await run('agent', (client) => startAgentService(client));
   await run('orchestration', (client) => startOrchestration(client, { workflows, sweepIntervalMs: 200 }));
   await run('gateway', async (client) => {
-    const gateway = await startGateway(client, { workflows, port: 0, sseHeartbeatMs: 1000 });
+    const gateway = await startGateway(client, { workflows, port: 0, sseHeartbeatMs: 1000, auth: { apiKeys: parseApiKeys(apiKey.entry) } });
     gatewayUrl = gateway.url;
     return gateway;
   });

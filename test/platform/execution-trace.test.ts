@@ -37,12 +37,12 @@ const attr = (span: ReadableSpan, name: string): unknown => span.attributes[name
 const named = (spans: ReadableSpan[], kind: SpanKind, name: string): ReadableSpan[] => spans.filter((s) => s.kind === kind && s.name === name);
 
 it('one trace spans gateway, orchestration, tool, agent and model, each consume span a child of its event\'s publish span', async () => {
-  const started = await fetch(`${platform.gatewayUrl}/api/workflows/split-bill/executions`, { method: 'POST' });
+  const started = await fetch(`${platform.gatewayUrl}/api/workflows/split-bill/executions`, { method: 'POST', headers: platform.authHeaders });
   expect(started.status).toBe(202);
   const { executionId, traceId } = (await started.json()) as { executionId: string; traceId: string };
   expect(traceId).toMatch(/^[0-9a-f]{32}$/);
   expect((await waitForEnd(platform.store, executionId)).status).toBe('completed');
-  const api = (await (await fetch(`${platform.gatewayUrl}/api/executions/${executionId}`)).json()) as { traceId?: string };
+  const api = (await (await fetch(`${platform.gatewayUrl}/api/executions/${executionId}`, { headers: platform.authHeaders })).json()) as { traceId?: string };
   expect(api.traceId).toBe(traceId);
   // Probes and scrapes make no traces.
   expect((await fetch(`${platform.gatewayUrl}/readyz`)).status).toBe(200);
@@ -81,11 +81,13 @@ it('one trace spans gateway, orchestration, tool, agent and model, each consume 
     expect(attr(consume, 'messaging.system')).toBe('nats');
     expect(attr(consume, 'messaging.operation')).toBe('process');
   }
-  // ... and what a handler publishes is a child of its consume span (the first publish: of the request).
+  // ... and what a handler publishes is a child of its consume span (the gateway's publishes, the
+  // request and its audit record, are children of the HTTP request's span).
   const publishes = spans.filter((s) => s.kind === SpanKind.PRODUCER);
   for (const publish of publishes) {
     const parent = byId.get(publish.parentSpanContext!.spanId)!;
-    const expected = attr(publish, 'messaging.destination.name') === 'workflow.execution.requested' ? SpanKind.SERVER : SpanKind.CONSUMER;
+    const subject = attr(publish, 'messaging.destination.name');
+    const expected = subject === 'workflow.execution.requested' || subject === 'audit.execution.started' ? SpanKind.SERVER : SpanKind.CONSUMER;
     expect(parent.kind, publish.name).toBe(expected);
   }
 

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventSubjects } from '@multi-agent/events';
-import { PARAGRAPH } from '@multi-agent/model-service';
 import { NatsServer } from '@multi-agent/testing';
 import { startInProcess } from './support/in-process.js';
 import type { InProcessPlatform } from './support/in-process.js';
@@ -35,7 +34,7 @@ interface ApiEvent {
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: { ...platform.authHeaders, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -147,15 +146,18 @@ describe('gateway API: executions end to end', () => {
       'execution.completed',
     ]);
 
-    const sse = await readSse(`${base}/api/executions/${executionId}/tokens`);
+    const sse = await readSse(`${base}/api/executions/${executionId}/tokens`, { headers: platform.authHeaders });
     const tokens = sse.events.filter((e) => e.event === 'message');
     expect(tokens.map((e) => Number(e.id))).toEqual(tokens.map((_, i) => i + 1));
-    expect(tokenText(sse.events)).toBe(`${nodes.research!.output.text}${PARAGRAPH}${nodes.summarise!.output.text}`);
+    // Each token names its node: the nodes' texts, one after the other (they ran in sequence).
+    expect(tokenText(sse.events, 'research')).toBe(nodes.research!.output.text);
+    expect(tokenText(sse.events, 'summarise')).toBe(nodes.summarise!.output.text);
+    expect(tokenText(sse.events)).toBe(`${nodes.research!.output.text}${nodes.summarise!.output.text}`);
     expect(sse.events.at(-1)).toMatchObject({ event: 'end', id: String(tokens.length + 1) });
 
     // Resuming after token k (header or query) gives exactly k+1..N, then the end.
     for (const resume of [{ headers: { 'last-event-id': '7' } }, { query: '?lastEventId=7' }]) {
-      const again = await readSse(`${base}/api/executions/${executionId}/tokens${resume.query ?? ''}`, { headers: resume.headers ?? {} });
+      const again = await readSse(`${base}/api/executions/${executionId}/tokens${resume.query ?? ''}`, { headers: { ...platform.authHeaders, ...resume.headers } });
       const rest = again.events.filter((e) => e.event === 'message');
       expect(rest.map((e) => Number(e.id))).toEqual(tokens.slice(7).map((e) => Number(e.id)));
       expect(tokenText(tokens.slice(0, 7)) + tokenText(rest)).toBe(tokenText(tokens));
@@ -181,6 +183,9 @@ describe('gateway API: executions end to end', () => {
     const nodes = state.nodes as Record<string, { output: { text: string } }>;
     expect(verdictInput.parents).toEqual({ optimist: nodes.optimist!.output, sceptic: nodes.sceptic!.output });
     expect(state.output).toEqual(nodes.verdict!.output);
+    // The branches streamed at once into one token stream; each token names its node, so each text reads whole.
+    const sse = await readSse(`${base}/api/executions/${executionId}/tokens`, { headers: platform.authHeaders });
+    for (const nodeId of ['optimist', 'sceptic', 'verdict']) expect(tokenText(sse.events, nodeId)).toBe(nodes[nodeId]!.output.text);
   });
 
   it('a failing tool fails its node, then the execution, and the reason is visible in the API', async () => {
@@ -200,7 +205,7 @@ describe('gateway API: executions end to end', () => {
     expect(list.map((e) => e.eventType).slice(-4)).toEqual(['tool.execution.requested', 'tool.execution.failed', 'execution.node.failed', 'execution.failed']);
     expect(list.at(-1)!.data).toMatchObject({ nodeId: 'share', error: { code: 'DIVISION_BY_ZERO' } });
     // No model ran, and the token stream still ends (the model service completes it on execution.failed).
-    const sse = await readSse(`${base}/api/executions/${executionId}/tokens`);
+    const sse = await readSse(`${base}/api/executions/${executionId}/tokens`, { headers: platform.authHeaders });
     expect(sse.events.map((e) => e.event)).toEqual(['end']);
   });
 
@@ -215,7 +220,7 @@ describe('gateway API: executions end to end', () => {
     };
     const closedBefore = await sseCount('closed');
     const abort = new AbortController();
-    const response = await fetch(`${base}/api/executions/${executionId}/tokens`, { signal: abort.signal });
+    const response = await fetch(`${base}/api/executions/${executionId}/tokens`, { headers: platform.authHeaders, signal: abort.signal });
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     const reader = response.body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value as Uint8Array)).toBe('retry: 1000\n\n');

@@ -1,7 +1,8 @@
 /**
  * The web console in a real browser (playwright-core driving Debian's chromium), against the
  * platform started the way a person starts it: `scripts/start.ts` (npm start), each service
- * its own process, on a test nats-server.
+ * its own process, on a test nats-server. The fan-out screenshot is checked in under
+ * docs/console/ (`UPDATE_SCREENSHOTS=1 npx vitest run test/platform/gateway-console.browser.test.ts`).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -16,12 +17,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EventSubjects } from '@multi-agent/events';
 import { NatsClient } from '@multi-agent/nats-client';
 import { NatsServer, freePort } from '@multi-agent/testing';
-import { PARAGRAPH } from '@multi-agent/model-service';
 import { repoRoot } from '../../scripts/platform/service-process.js';
 import { waitFor } from './support/platform.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(tmpdir(), 'multi-agent-console');
+// UPDATE_SCREENSHOTS=1 refreshes the one checked in; otherwise it goes to the temp directory too.
+const CHECKED_IN = process.env.UPDATE_SCREENSHOTS === '1' ? join(repoRoot, 'docs', 'console') : SCREENSHOTS;
 
 let server: NatsServer;
 let platform: ChildProcess;
@@ -29,6 +31,10 @@ let platformExit: Promise<number | null>;
 let output = '';
 let browser: Browser;
 let base: string;
+/** The console URL npm start printed: with the run's API key in its fragment. */
+let consoleUrl: string;
+let apiKey: string;
+let authHeaders: Record<string, string>;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: install it with apt-get install -y chromium (or set CHROMIUM_PATH)`);
@@ -42,8 +48,12 @@ beforeAll(async () => {
   platformExit = new Promise((resolve) => platform.once('exit', (code) => resolve(code)));
   platform.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   platform.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = await waitFor(() => /Web console: (http:\/\/\S+)/.exec(output)?.[1], 60_000, `npm start to print the console URL; output so far:\n${output}`);
-  base = url.replace('localhost', '127.0.0.1').replace(/\/$/, '');
+  const printed = await waitFor(() => /Web console: (http:\/\/\S+)/.exec(output)?.[1], 60_000, `npm start to print the console URL; output so far:\n${output}`);
+  const url = new URL(printed.replace('localhost', '127.0.0.1'));
+  base = url.origin;
+  consoleUrl = url.href;
+  apiKey = new URLSearchParams(url.hash.slice(1)).get('key') ?? '';
+  authHeaders = { authorization: `Bearer ${apiKey}` };
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -65,19 +75,47 @@ async function startFromPage(page: Page, workflowId: string, fill: Record<string
   return /#\/executions\/(.+)$/.exec(page.url())![1]!;
 }
 
+/** The text shown in one node's token panel. */
+function nodeTokens(page: Page, nodeId: string): Promise<string | null> {
+  return page.textContent(`#token-stream .node-tokens[data-node-id="${nodeId}"] pre`);
+}
+
+/** The ids of the token panels, in page order. */
+async function panelIds(page: Page): Promise<(string | null)[]> {
+  const panels = page.locator('#token-stream .node-tokens');
+  return Promise.all(Array.from({ length: await panels.count() }, (_, i) => panels.nth(i).getAttribute('data-node-id')));
+}
+
+/**
+ * In the page: the text lengths of both fan-out branches' panels once both have text. A
+ * function, not a string: the console's CSP forbids eval, which a string predicate needs.
+ */
+const branchLengths = (): { optimist: number; sceptic: number } | undefined => {
+  const doc = (globalThis as unknown as { document: { querySelector(selector: string): { textContent: string | null } | null } }).document;
+  const optimist = doc.querySelector('#token-stream .node-tokens[data-node-id="optimist"] pre')?.textContent?.length ?? 0;
+  const sceptic = doc.querySelector('#token-stream .node-tokens[data-node-id="sceptic"] pre')?.textContent?.length ?? 0;
+  return optimist > 0 && sceptic > 0 ? { optimist, sceptic } : undefined;
+};
+
+async function executionState(executionId: string): Promise<{ nodes: Record<string, { output: { text: string } }> }> {
+  return (await (await fetch(`${base}/api/executions/${executionId}`, { headers: authHeaders })).json()) as { nodes: Record<string, { output: { text: string } }> };
+}
+
 it('runs a workflow from the page, streams its tokens live, survives a reload mid-stream, and shows nodes and the event tree', async () => {
   const page = await browser.newPage();
   const tokenRequests: string[] = [];
   page.on('request', (request) => {
     if (request.url().includes('/tokens')) tokenRequests.push(request.url());
   });
-  await page.goto(`${base}/`);
+  await page.goto(consoleUrl);
   await page.waitForSelector('body[data-ready="true"]');
+  // The key left the address bar (and the history) for the tab's sessionStorage.
+  expect(page.url()).toBe(`${base}/`);
   await expect.poll(() => page.textContent('#health')).toContain('ready');
   const executionId = await startFromPage(page, 'research-summary', { topic: 'browser automation' });
 
   // Mid-stream: some tokens shown, the execution still running.
-  await expect.poll(async () => (await page.textContent('#token-stream'))?.length ?? 0, { timeout: 20_000, interval: 20 }).toBeGreaterThan(40);
+  await expect.poll(async () => (await nodeTokens(page, 'research'))?.length ?? 0, { timeout: 20_000, interval: 20 }).toBeGreaterThan(40);
   const seenBeforeReload = Number(await page.getAttribute('#token-stream', 'data-last-seq'));
   expect(seenBeforeReload).toBeGreaterThan(0);
   expect(await page.getAttribute('#execution-status', 'data-status')).not.toBe('completed');
@@ -94,10 +132,11 @@ it('runs a workflow from the page, streams its tokens live, survives a reload mi
   const resumedAfter = Number(new URL(resumed).searchParams.get('lastEventId'));
   expect(resumedAfter).toBeGreaterThanOrEqual(seenBeforeReload);
   const receivedAfterReload = Number(await page.getAttribute('#token-stream', 'data-received'));
-  // ...and the text is exactly the models' output: no gap, no duplicate.
-  const state = (await (await fetch(`${base}/api/executions/${executionId}`)).json()) as { nodes: Record<string, { output: { text: string } }> };
-  const expected = `${state.nodes.research!.output.text}${PARAGRAPH}${state.nodes.summarise!.output.text}`;
-  expect(await page.textContent('#token-stream')).toBe(expected);
+  // ...and each node's panel shows exactly its model's output: no gap, no duplicate.
+  const state = await executionState(executionId);
+  expect(await panelIds(page)).toEqual(['research', 'summarise']);
+  expect(await nodeTokens(page, 'research')).toBe(state.nodes.research!.output.text);
+  expect(await nodeTokens(page, 'summarise')).toBe(state.nodes.summarise!.output.text);
   const total = Number(await page.getAttribute('#token-stream', 'data-last-seq'));
   expect(receivedAfterReload).toBe(total - resumedAfter);
   expect(receivedAfterReload).toBeLessThan(total);
@@ -110,16 +149,63 @@ it('runs a workflow from the page, streams its tokens live, survives a reload mi
     expect(await rows.nth(i).getAttribute('data-status')).toBe('completed');
   }
   expect(await page.textContent('#execution-output')).toBe(state.nodes.summarise!.output.text);
-  const log = (await (await fetch(`${base}/api/executions/${executionId}/events`)).json()) as { events: unknown[] };
+  const log = (await (await fetch(`${base}/api/executions/${executionId}/events`, { headers: authHeaders })).json()) as { events: unknown[] };
   await expect.poll(() => page.locator('#timeline li').count()).toBe(log.events.length);
   expect(await page.$$('#timeline > li')).toHaveLength(1);
   expect(await page.$('#timeline > li[data-event-type="workflow.execution.requested"] li[data-event-type="execution.completed"]')).not.toBeNull();
   await page.close();
 }, 90_000);
 
-it('shows a failing tool: the node, the execution and the reason', async () => {
+it('shows the tokens of each node in its own panel, the two branches of a fan-out streaming at the same time', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(consoleUrl);
+  await page.waitForSelector('body[data-ready="true"]');
+  const executionId = await startFromPage(page, 'perspectives', {});
+
+  // The first moment both branch panels show text: how much each had then (read in one go, in the page).
+  const firstOverlap = await page.waitForFunction(branchLengths, undefined, { polling: 'raf', timeout: 20_000 });
+  const atOverlap = (await firstOverlap.jsonValue()) as { optimist: number; sceptic: number };
+  await expect.poll(async () => (await nodeTokens(page, 'sceptic'))?.length ?? 0, { timeout: 10_000, interval: 20 }).toBeGreaterThan(120);
+  await page.screenshot({ path: join(CHECKED_IN, 'tokens-by-node.png') });
+
+  await page.waitForSelector('#execution-status[data-status="completed"]', { timeout: 30_000 });
+  await page.waitForSelector('#token-stream[data-state="complete"]', { timeout: 30_000 });
+  const state = await executionState(executionId);
+  expect((await panelIds(page)).sort()).toEqual(['optimist', 'sceptic', 'verdict']);
+  for (const nodeId of ['optimist', 'sceptic', 'verdict']) expect(await nodeTokens(page, nodeId)).toBe(state.nodes[nodeId]!.output.text);
+  // When both had begun, neither was done: the branches streamed at the same time, not one after the other.
+  expect(atOverlap.optimist).toBeLessThan(state.nodes.optimist!.output.text.length);
+  expect(atOverlap.sceptic).toBeLessThan(state.nodes.sceptic!.output.text.length);
+  await page.close();
+}, 60_000);
+
+it('npm start printed a key for the console; the API refuses requests without it', async () => {
+  expect(apiKey).toMatch(/^mak_[A-Za-z0-9_-]{43}$/);
+  // Printed once, in the console URL and the API key line; no service logged it.
+  expect(output.split(apiKey).length - 1).toBe(2);
+  expect((await fetch(`${base}/api/workflows`)).status).toBe(401);
+  expect((await fetch(`${base}/api/workflows`, { headers: authHeaders })).status).toBe(200);
+});
+
+it('asks for the key when the page has none, and works once it is given', async () => {
   const page = await browser.newPage();
   await page.goto(`${base}/`);
+  await page.waitForSelector('#key-dialog[open]');
+  await page.fill('#key-input', 'mak_not-the-key');
+  await page.click('#key-ok');
+  // The wrong key is refused and asked for again.
+  await page.waitForSelector('#key-dialog[open]');
+  await expect.poll(() => page.textContent('#key-reason')).toContain('refused');
+  await page.fill('#key-input', apiKey);
+  await page.click('#key-ok');
+  await page.waitForSelector('body[data-ready="true"]');
+  expect(await page.$$eval('#workflow-select option', (options) => options.length)).toBe(3);
+  await page.close();
+}, 60_000);
+
+it('shows a failing tool: the node, the execution and the reason', async () => {
+  const page = await browser.newPage();
+  await page.goto(consoleUrl);
   await page.waitForSelector('body[data-ready="true"]');
   await startFromPage(page, 'split-bill', { people: '0' });
   await page.waitForSelector('#execution-status[data-status="failed"]', { timeout: 30_000 });
@@ -133,7 +219,7 @@ it('shows a failing tool: the node, the execution and the reason', async () => {
 
 it('shows why an input is refused, and why an execution the orchestration refused failed', async () => {
   const page = await browser.newPage();
-  await page.goto(`${base}/`);
+  await page.goto(consoleUrl);
   await page.waitForSelector('body[data-ready="true"]');
   await page.selectOption('#workflow-select', 'split-bill');
   await page.fill('#input-receipt', `${'{"a":'.repeat(100)}1${'}'.repeat(100)}`);

@@ -46,7 +46,7 @@ afterAll(async () => {
 async function post(workflowId: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${platform.gatewayUrl}/api/workflows/${workflowId}/executions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...platform.authHeaders },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -54,7 +54,7 @@ async function post(workflowId: string, body: unknown): Promise<{ status: number
 
 async function finished(executionId: string): Promise<Record<string, unknown>> {
   return waitFor(async () => {
-    const body = (await (await fetch(`${platform.gatewayUrl}/api/executions/${executionId}`)).json()) as Record<string, unknown>;
+    const body = (await (await fetch(`${platform.gatewayUrl}/api/executions/${executionId}`, { headers: platform.authHeaders })).json()) as Record<string, unknown>;
     return (body.status === 'completed' || body.status === 'failed') && body.pendingEvents === 0 ? body : undefined;
   }, 30_000, `execution ${executionId} to finish`);
 }

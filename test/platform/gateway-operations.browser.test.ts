@@ -36,7 +36,10 @@ let vectors: Subscription;
 const failedIds: string[] = [];
 
 async function api(path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${base}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(
+    `${base}${path}`,
+    body === undefined ? { headers: platform.authHeaders } : { method: 'POST', headers: { 'content-type': 'application/json', ...platform.authHeaders }, body: JSON.stringify(body) },
+  );
   return (await response.json()) as Record<string, unknown>;
 }
 
@@ -78,6 +81,9 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  // Signed in as npm start's URL does it: the key in the fragment, kept by the tab.
+  await page.goto(`${base}/#key=${platform.apiKey}`);
+  await page.waitForSelector('body[data-ready="true"]');
   await mkdir(SCREENSHOTS, { recursive: true });
 }, 60_000);
 
@@ -112,7 +118,7 @@ it('lists executions newest first, filters them, shows why one failed and a new 
   await page.click('#cancel-button');
   await confirm();
   await page.waitForSelector('#execution-status[data-status="cancelled"]', { timeout: 10_000 });
-  expect(await page.textContent('#execution-output')).toBe('CANCELLED by anonymous: cancelled from the console');
+  expect(await page.textContent('#execution-output')).toBe('CANCELLED by test-admin: cancelled from the console');
   // The node that was running is cancelled (research, or summarise if research had finished); none runs on.
   const nodeRows = page.locator('#nodes tbody tr');
   const statuses: (string | null)[] = [];

@@ -35,10 +35,20 @@ type Body = Record<string, unknown>;
 async function call(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: Body }> {
   const response = await fetch(`${base}${path}`, {
     method,
-    ...(body === undefined ? {} : { headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    headers: { ...platform.authHeaders, ...(body === undefined ? {} : { 'content-type': contentType }) },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: response.status, body: (await response.json()) as Body };
 }
+
+/** The data of the audit records on `subject`, read back from the AUDIT stream. */
+async function audited(subject: string): Promise<Body[]> {
+  const found: Body[] = [];
+  for await (const { event } of platform.observer.readEvents({ stream: StreamNames.AUDIT, filterSubject: subject })) found.push(event.data as Body);
+  return found;
+}
+
+const admin = { userId: 'test-admin', role: 'admin', via: 'api-key' };
 
 async function start(workflowId: string, input: Body): Promise<string> {
   const { status, body } = await call('POST', `/api/workflows/${workflowId}/executions`, { input });
@@ -123,11 +133,13 @@ describe('cancelling a running execution', () => {
     const form = await call('POST', `/api/executions/${executionId}/cancel`, 'reason=csrf', 'application/x-www-form-urlencoded');
     expect(form).toMatchObject({ status: 415, body: { error: 'UNSUPPORTED_MEDIA_TYPE' } });
 
-    const { status, body } = await call('POST', `/api/executions/${executionId}/cancel`, { reason: 'operator test', userId: 'ops' });
+    // Who cancelled is the caller of the token, never a body's say.
+    expect(await call('POST', `/api/executions/${executionId}/cancel`, { reason: 'operator test', userId: 'ops' })).toMatchObject({ status: 400, body: { error: 'USER_ID_FROM_TOKEN' } });
+    const { status, body } = await call('POST', `/api/executions/${executionId}/cancel`, { reason: 'operator test' });
     expect(status).toBe(200);
     expect(body).toMatchObject({
       status: 'cancelled',
-      cancellation: { reason: 'operator test', cancelledBy: 'ops' },
+      cancellation: { reason: 'operator test', cancelledBy: 'test-admin' },
       nodes: { research: { status: 'cancelled' }, summarise: { status: 'skipped' } },
       pendingEvents: 0,
     });
@@ -152,7 +164,7 @@ describe('cancelling a running execution', () => {
     const cancelled = eventsOfType(events, EventSubjects.EXECUTION_CANCELLED);
     expect(cancelled).toHaveLength(1);
     expect(cancelled[0]!.eventId).toBe(body.cancelEventId);
-    expect(cancelled[0]!.data).toMatchObject({ executionId, workflowId: 'research-summary', reason: 'operator test', userId: 'ops' });
+    expect(cancelled[0]!.data).toMatchObject({ executionId, workflowId: 'research-summary', reason: 'operator test', userId: 'test-admin' });
     expect(eventsOfType(events, EventSubjects.EXECUTION_NODE_STARTED).map((e) => (e.data as { nodeId: string }).nodeId)).toEqual(['research']);
     expect(eventsOfType(events, EventSubjects.AGENT_EXECUTION_COMPLETED)).toEqual([]);
     expect(eventsOfType(events, EventSubjects.EXECUTION_COMPLETED)).toEqual([]);
@@ -247,6 +259,8 @@ describe('dead letters', () => {
     // Replaying twice publishes once.
     const twice = await call('POST', '/api/dead-letters/replay', { sequences: [selection[0]] });
     expect(twice.body.results).toEqual([expect.objectContaining({ status: 'already-replayed', eventId: newIds[0] })]);
+    // Audited once: who replayed which records (the second call replayed nothing).
+    expect(await audited('audit.dead-letters.replayed')).toEqual([{ actor: admin, dlqSequences: selection }]);
   });
 
   it('a replay that is dead-lettered again leaves its record unhandled', async () => {
@@ -276,6 +290,10 @@ describe('dead letters', () => {
     expect(bySelection.body).toEqual({ purged: [third], notFound: [first] });
     expect(await dlqHas(third)).toBe(false);
     expect((await list()).map((r) => r.dlqSequence)).not.toContain(third);
+    expect(await audited('audit.dead-letters.purged')).toEqual([
+      { actor: admin, dlqSequences: [first, second] },
+      { actor: admin, dlqSequences: [third] },
+    ]);
   });
 });
 
@@ -291,7 +309,7 @@ describe('streams and consumers', () => {
     const streams = body.streams as { name: string; messages: number; bytes: number }[];
     const dlq = await jsm.streams.info(StreamNames.DLQ);
     expect(streams.find((s) => s.name === StreamNames.DLQ)).toMatchObject({ messages: dlq.state.messages, bytes: dlq.state.bytes });
-    expect(streams.map((s) => s.name).sort()).toEqual(['ADVISORIES', 'DLQ', 'EVENTS', 'EVENT_INDEX', 'TOKENS']);
+    expect(streams.map((s) => s.name).sort()).toEqual(['ADVISORIES', 'AUDIT', 'DLQ', 'EVENTS', 'EVENT_INDEX', 'TOKENS']);
 
     const consumers = body.consumers as { name: string; service?: string; pending: number; ackPending: number; redelivered: number; waiting: number; liveness: string }[];
     const idle = consumers.find((c) => c.name === 'console-test-idle')!;

@@ -57,7 +57,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 }
 
 async function start(workflowId: string): Promise<string> {
-  const response = await fetch(`${platform.gatewayUrl}/api/workflows/${workflowId}/executions`, { method: 'POST' });
+  const response = await fetch(`${platform.gatewayUrl}/api/workflows/${workflowId}/executions`, { method: 'POST', headers: platform.authHeaders });
   expect(response.status).toBe(202);
   return ((await response.json()) as { executionId: string }).executionId;
 }
@@ -81,9 +81,10 @@ it('counts ended executions by workflow and status, with their duration, a node 
 
 it('labels HTTP requests by method, route pattern and status', async () => {
   const missing = 'no-such-execution-4711';
-  expect((await fetch(`${platform.gatewayUrl}/api/executions/${missing}`)).status).toBe(404);
-  expect((await fetch(`${platform.gatewayUrl}/api/executions/${missing}`)).status).toBe(404);
-  expect((await fetch(`${platform.gatewayUrl}/no/such/path`)).status).toBe(404);
+  const headers = platform.authHeaders;
+  expect((await fetch(`${platform.gatewayUrl}/api/executions/${missing}`, { headers })).status).toBe(404);
+  expect((await fetch(`${platform.gatewayUrl}/api/executions/${missing}`, { headers })).status).toBe(404);
+  expect((await fetch(`${platform.gatewayUrl}/no/such/path`, { headers })).status).toBe(404);
   const text = await (await fetch(`${platform.gatewayUrl}/metrics`)).text();
   expect(sample(text, 'gateway_http_requests_total', { method: 'GET', route: '/api/executions/:executionId', status: '404' })).toBe(2);
   expect(sample(text, 'gateway_http_requests_total', { method: 'POST', route: '/api/workflows/:workflowId/executions', status: '202' })).toBeGreaterThanOrEqual(1);

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServer, freePort, natsServerBinary } from '@multi-agent/testing';
+import { NatsClient } from '@multi-agent/nats-client';
+import { pino } from 'pino';
 import { probeNats } from '../../scripts/platform/nats.js';
 import { repoRoot } from '../../scripts/platform/service-process.js';
 import { waitFor } from './support/platform.js';
@@ -79,8 +81,18 @@ describe('npm start', () => {
     const run = runStart({ NATS_URL: `nats://127.0.0.1:${natsPort}`, PORT: String(httpPort), DATA_DIR: dir });
     await waitFor(() => run.output().includes('Web console:'), 60_000, 'the platform to be ready');
     expect(run.output()).toContain(`no NATS server at nats://127.0.0.1:${natsPort}: starting`);
+    // Auth on: the generated identities, provisioned as admin, and no way in without a key.
+    expect(run.output()).toContain('and auth on (identities:');
+    expect(run.output()).toContain('provisioned as admin: stream EVENTS created');
+    expect(await readdir(join(dir, 'nats-auth'))).toEqual(expect.arrayContaining(['auth.conf', 'nats.conf', 'admin.env', 'gateway.env']));
+    const anonymous = new NatsClient({ servers: [`nats://127.0.0.1:${natsPort}`], maxReconnectAttempts: 0 }, 'anonymous', { logger: pino({ level: 'silent' }) });
+    await expect(anonymous.connect()).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
     expect(await probeNats(`nats://127.0.0.1:${natsPort}`)).toMatchObject({ jetstream: true });
-    const workflows = (await (await fetch(`http://127.0.0.1:${httpPort}/api/workflows`)).json()) as { workflows: unknown[] };
+    // Without configured credentials, the run's own admin key, printed once.
+    const key = /API key: +(\S+)/.exec(run.output())?.[1] ?? '';
+    expect(run.output()).toContain(`Web console: http://localhost:${httpPort}/#key=${key}`);
+    expect((await fetch(`http://127.0.0.1:${httpPort}/api/workflows`)).status).toBe(401);
+    const workflows = (await (await fetch(`http://127.0.0.1:${httpPort}/api/workflows`, { headers: { authorization: `Bearer ${key}` } })).json()) as { workflows: unknown[] };
     expect(workflows.workflows).toHaveLength(3);
     expect((await readdir(join(dir, 'nats'))).length).toBeGreaterThan(0);
     run.kill('SIGTERM');

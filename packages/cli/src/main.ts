@@ -1,9 +1,12 @@
 /** The `multi-agent` command line: parses arguments (commander) and runs one command. */
 import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { NatsClient } from '@multi-agent/nats-client';
+import { auditCommand } from './commands/audit.js';
+import { authGenerate, authTable } from './commands/auth.js';
 import { bashCompletion, zshCompletion } from './commands/completion.js';
 import { dlqList, dlqPurge, dlqReplay, dlqShow } from './commands/dlq.js';
 import { doctorCommand } from './commands/doctor.js';
+import { provisionCommand } from './commands/provision.js';
 import { schemaCommand } from './commands/schema.js';
 import { streamsCommand } from './commands/streams.js';
 import { EVENT_FAMILIES, tailCommand } from './commands/tail.js';
@@ -48,15 +51,15 @@ function isoTime(value: string): Date {
 interface Run {
   io: Io;
   signal: AbortSignal | undefined;
-  /** Connects to the server of `--server` (or NATS_URL); closed after the command. */
-  client(): Promise<NatsClient>;
+  /** Connects to the server of `--server` (or NATS_URL); closed after the command. `provisioning` for the provision command. */
+  client(provisioning?: boolean): Promise<NatsClient>;
 }
 
 /** Builds the command tree; `exit` receives the exit code of the command that ran. */
 export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) => void = () => undefined): Command {
   let connected: NatsClient | undefined;
   const program = new Command('multi-agent')
-    .description('Operate the Multi-Agent Platform event bus: streams, dead letters, events, flows, contracts.')
+    .description('Operate the Multi-Agent Platform event bus: streams, dead letters, events, flows, contracts, identities, provisioning.')
     .option('--server <url>', 'NATS server URL (default: NATS_URL, or nats://localhost:4222)')
     .exitOverride()
     .configureOutput({
@@ -68,8 +71,8 @@ export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) 
   const run = (command: Command): Run => ({
     io,
     signal,
-    client: async () => {
-      connected ??= await connectCli(command.optsWithGlobals<{ server?: string }>().server);
+    client: async (provisioning?: boolean) => {
+      connected ??= await connectCli(command.optsWithGlobals<{ server?: string }>().server, provisioning);
       return connected;
     },
   });
@@ -156,11 +159,48 @@ export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) 
     .action(action(async (r, correlationId: string, options: { json?: boolean }) => traceCommand(await r.client(), r.io, correlationId, options.json === true)));
 
   program
+    .command('audit')
+    .description('who started, cancelled, replayed or purged what through the gateway, and when (the AUDIT stream)')
+    .option('--since <time>', 'only records from this ISO-8601 time on', isoTime)
+    .option('--user <userId>', 'only what this user did')
+    .option('--json', 'the records as a JSON array')
+    .action(
+      action(async (r, options: { since?: Date; user?: string; json?: boolean }) =>
+        auditCommand(await r.client(), r.io, { ...(options.since === undefined ? {} : { since: options.since }), ...(options.user === undefined ? {} : { user: options.user }), json: options.json === true }),
+      ),
+    );
+
+  program
     .command('doctor')
     .description('check the server, the streams against the topology and every durable consumer; exit code 1 on a problem, with a fix for each')
     .option('--window <seconds>', 'time between the two looks at each consumer', positiveNumber('--window'), 3)
     .option('--json', 'the report as JSON')
     .action(action(async (r, options: { window: number; json?: boolean }) => doctorCommand(() => r.client(), r.io, { windowMs: options.window * 1000, json: options.json === true })));
+
+  program
+    .command('provision')
+    .description('create the streams, KV buckets, object store and durable consumers (admin identity), and print where the server drifted from the topology; exit code 1 on drift it cannot fix')
+    .option('--json', 'the report as JSON')
+    .action(action(async (r, options: { json?: boolean }) => provisionCommand(await r.client(true), r.io, options.json === true)));
+
+  const auth = program.command('auth').description('NATS identities and permissions derived from the bus-access declaration');
+  auth
+    .command('generate')
+    .description('write auth.conf, nats.conf and one <identity>.env per identity to --out (keys are kept unless --rotate); --table prints what each identity may do')
+    .option('--out <dir>', 'directory to write to (e.g. .data/nats-auth)')
+    .option('--rotate', 'new keys for every identity')
+    .option('--port <port>', 'client port of nats.conf', positiveInteger('--port'), 4222)
+    .option('--store-dir <dir>', 'JetStream store of nats.conf (default <out>/jetstream)')
+    .option('--table', 'print the Markdown table of what each identity may do')
+    .action(
+      action(async (r, options: { out?: string; rotate?: boolean; port: number; storeDir?: string; table?: boolean }, command: Command) => {
+        if (options.out === undefined && options.table !== true) usageError(command, 'auth generate takes --out DIR, --table, or both');
+        if (options.table === true) authTable(r.io);
+        if (options.out !== undefined) {
+          await authGenerate(r.io, { out: options.out, rotate: options.rotate === true, port: options.port, ...(options.storeDir === undefined ? {} : { storeDir: options.storeDir }) });
+        }
+      }),
+    );
 
   program
     .command('schema')

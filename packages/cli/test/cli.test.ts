@@ -102,6 +102,29 @@ describe('multi-agent', () => {
     expect(out.map((l) => l.split(/\s+/)[1])).toEqual(['vector.tail.one', 'vector.tail.two']);
   });
 
+  it('lists the audit trail, filtered by user and time, as a table or JSON; other messages of AUDIT are skipped and said', async () => {
+    const before = new Date();
+    const alice = { userId: 'alice', role: 'user', via: 'api-key' };
+    await client.publish({ eventType: 'audit.execution.started', data: { actor: alice, executionId: 'e-1', workflowId: 'split-bill' } });
+    await client.publish({ eventType: 'audit.misc', data: { note: 'not an audit record' } });
+    await client.publish({ eventType: 'audit.dead-letters.replayed', data: { actor: { userId: 'root', role: 'admin', via: 'jwt' }, dlqSequences: [4, 7] } });
+
+    const all = await cli('audit', '--json', '--since', before.toISOString());
+    expect(all.code).toBe(0);
+    const entries = JSON.parse(all.out.join('\n')) as Record<string, unknown>[];
+    expect(entries.map((e) => [e.action, e.userId, e.role])).toEqual([
+      ['execution.started', 'alice', 'user'],
+      ['dead-letters.replayed', 'root', 'admin'],
+    ]);
+    expect(entries[1]).toMatchObject({ via: 'jwt', dlqSequences: [4, 7] });
+    expect(all.err).toEqual([expect.stringMatching(/^skipped 1 message\(s\) of AUDIT that are not audit records/)]);
+
+    const table = await cli('audit', '--user', 'root');
+    expect(table.out[0]).toMatch(/^time\s+user\s+role\s+action\s+target/);
+    expect(table.out.slice(1)).toEqual([expect.stringMatching(/\s+root\s+admin\s+dead-letters\.replayed\s+dlq 4,7$/)]);
+    expect((await cli('audit', '--since', 'yesterday')).code).toBe(2);
+  });
+
   it('answers bad usage with exit code 2 and a server that does not answer with 1', async () => {
     expect((await cli('dlq', 'show', 'abc')).code).toBe(2);
     expect((await cli('bogus')).code).toBe(2);

@@ -112,7 +112,7 @@ describe('contracts: the AsyncAPI document', () => {
   });
 
   it('refuses a declaration naming a subject no contract carries', () => {
-    const rogue = { publishes: ['billing.invoice.paid'], consumes: [], serves: [], calls: [], kvBuckets: [] };
+    const rogue = { publishes: ['billing.invoice.paid'], consumes: [], serves: [], calls: [], kvBuckets: [], objectStores: [], inspects: [], deletesFrom: [] };
     expect(() => asyncApiDocument(messageContracts(), [{ who: 'billing', access: rogue }])).toThrow(ContractError);
   });
 });
@@ -144,7 +144,11 @@ describe('contracts: the event schemas against real messages', () => {
 
   it('accepts a token message as publishStream stores it', async () => {
     const subject = subjects.tokenStream('contract-tokens');
-    await client.publishStream(subject, 'hello', true);
+    await client.publishStream(subject, 'hello', false, { nodeId: 'greet' });
+    const withNode = await client.jetstream.jsm.streams.getMessage(StreamNames.TOKENS, { last_by_subj: subject });
+    expect(withNode!.json()).toMatchObject({ nodeId: 'greet' });
+    expect(schemaOf(EventSubjects.MODEL_TOKEN_STREAM)(withNode!.json())).toBe(true);
+    await client.publishStream(subject, '', true);
     const stored = await client.jetstream.jsm.streams.getMessage(StreamNames.TOKENS, { last_by_subj: subject });
     expect(schemaOf(EventSubjects.MODEL_TOKEN_STREAM)(stored!.json())).toBe(true);
     expect(schemaOf(EventSubjects.MODEL_TOKEN_STREAM)(JSON.parse(new TextDecoder().decode(encodeTokenMessage({ token: 'x', isComplete: false, seq: -1 }))))).toBe(false);

@@ -201,7 +201,7 @@ export function eventHeaders(event: BaseEvent): Record<string, string> {
   return headers;
 }
 
-/** Encodes one token message `{ token, isComplete, seq }` (the body on `model.token.stream.<executionId>`). */
+/** Encodes one token message `{ token, isComplete, seq, nodeId? }` (the body on `model.token.stream.<executionId>`). */
 export function encodeTokenMessage(message: TokenMessage): Uint8Array {
   return encoder.encode(JSON.stringify(message));
 }
@@ -209,7 +209,7 @@ export function encodeTokenMessage(message: TokenMessage): Uint8Array {
 /**
  * Decodes one token message, e.g. in a browser reading `model.token.stream.<executionId>`.
  *
- * @throws {@link DecodeError} when it is not JSON or not `{ token: string, isComplete: boolean, seq: integer >= 0 }`
+ * @throws {@link DecodeError} when it is not JSON or not `{ token: string, isComplete: boolean, seq: integer >= 0, nodeId?: subject token }`
  */
 export function decodeTokenMessage(bytes: Uint8Array | string): TokenMessage {
   const parsed = tokenMessageSchema.safeParse(parseJson(bytes));

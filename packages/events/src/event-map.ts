@@ -20,6 +20,7 @@ import type {
   ExecutionNodeCompletedData,
   ExecutionNodeFailedData,
   ExecutionNodeStartedData,
+  ExecutionResumedData,
   ExecutionStartedData,
   ModelInferenceCompletedData,
   ModelInferenceFailedData,
@@ -54,6 +55,7 @@ export interface EventDataMap {
   'execution.completed': ExecutionCompletedData;
   'execution.failed': ExecutionFailedData;
   'execution.cancelled': ExecutionCancelledData;
+  'execution.resumed': ExecutionResumedData;
   'execution.node.started': ExecutionNodeStartedData;
   'execution.node.completed': ExecutionNodeCompletedData;
   'execution.node.failed': ExecutionNodeFailedData;

@@ -49,6 +49,11 @@ export type ExecutionCancelledEvent = EventOf<'execution.cancelled'>;
 /** Build, recognise and check `ExecutionCancelledEvent` at runtime (see {@link EventContract}). */
 export const ExecutionCancelledEvent = eventContract(EventSubjects.EXECUTION_CANCELLED);
 
+/** `execution.resumed`: the typed event of this subject. */
+export type ExecutionResumedEvent = EventOf<'execution.resumed'>;
+/** Build, recognise and check `ExecutionResumedEvent` at runtime (see {@link EventContract}). */
+export const ExecutionResumedEvent = eventContract(EventSubjects.EXECUTION_RESUMED);
+
 /** `execution.node.started`: the typed event of this subject. */
 export type ExecutionNodeStartedEvent = EventOf<'execution.node.started'>;
 /** Build, recognise and check `ExecutionNodeStartedEvent` at runtime (see {@link EventContract}). */

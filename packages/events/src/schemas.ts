@@ -123,6 +123,23 @@ export const executionCancelledDataSchema = z.looseObject({
 /** Data of `execution.cancelled`. */
 export type ExecutionCancelledData = InferData<typeof executionCancelledDataSchema>;
 
+/**
+ * Data of `execution.resumed`: an execution that failed because one of its events was
+ * dead-lettered runs again, because the replay of that DLQ record arrived (`replayEventId`, the
+ * replayed event or the one it caused). `error` is the failure it leaves; `nodeId` the node that
+ * runs again, when the dead letter was about one.
+ */
+export const executionResumedDataSchema = z.looseObject({
+  executionId: subjectTokenSchema,
+  workflowId: subjectTokenSchema,
+  nodeId: subjectTokenSchema.optional(),
+  dlqSequence: z.number().int().positive(),
+  replayEventId: z.string(),
+  error: errorInfoSchema,
+});
+/** Data of `execution.resumed`. */
+export type ExecutionResumedData = InferData<typeof executionResumedDataSchema>;
+
 // ---------------------------------------------------------------------------------------------
 // execution.node.*
 
@@ -318,13 +335,18 @@ export type ModelInferenceFailedData = InferData<typeof modelInferenceFailedData
 // ---------------------------------------------------------------------------------------------
 // model.token.* — not an event: the body of each message on model.token.stream.<executionId>
 
-/** Body of one token message on `model.token.stream.<executionId>`: `{ token, isComplete, seq }`. */
+/**
+ * Body of one token message on `model.token.stream.<executionId>`: `{ token, isComplete, seq, nodeId? }`.
+ * `seq` orders the whole stream; `nodeId` is the workflow node whose inference produced the
+ * token (absent from producers that predate it, and on the completion token of an execution).
+ */
 export const tokenMessageSchema = z.looseObject({
   token: z.string(),
   isComplete: z.boolean(),
   seq: z.int().nonnegative(),
+  nodeId: subjectTokenSchema.optional(),
 });
-/** Body of one token message: the token text, whether the stream ends here, and its order. */
+/** Body of one token message: the token text, whether the stream ends here, its order, and the node that produced it. */
 export type TokenMessage = InferData<typeof tokenMessageSchema>;
 
 // ---------------------------------------------------------------------------------------------
@@ -379,6 +401,7 @@ export const eventDataSchemas = {
   [EventSubjects.EXECUTION_COMPLETED]: executionCompletedDataSchema,
   [EventSubjects.EXECUTION_FAILED]: executionFailedDataSchema,
   [EventSubjects.EXECUTION_CANCELLED]: executionCancelledDataSchema,
+  [EventSubjects.EXECUTION_RESUMED]: executionResumedDataSchema,
   [EventSubjects.EXECUTION_NODE_STARTED]: executionNodeStartedDataSchema,
   [EventSubjects.EXECUTION_NODE_COMPLETED]: executionNodeCompletedDataSchema,
   [EventSubjects.EXECUTION_NODE_FAILED]: executionNodeFailedDataSchema,

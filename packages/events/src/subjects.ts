@@ -29,6 +29,7 @@ export const EventSubjects = {
   EXECUTION_COMPLETED: 'execution.completed',
   EXECUTION_FAILED: 'execution.failed',
   EXECUTION_CANCELLED: 'execution.cancelled',
+  EXECUTION_RESUMED: 'execution.resumed',
 
   // execution.node.* — node-level execution
   EXECUTION_NODE_STARTED: 'execution.node.started',

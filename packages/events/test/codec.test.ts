@@ -165,6 +165,13 @@ describe('token messages', () => {
     expect(decodeTokenMessage(bytes)).toEqual({ token: 'Hel', isComplete: false, seq: 3 });
   });
 
+  it('carry the node that produced them, and still decode without one (older producers)', () => {
+    const bytes = encodeTokenMessage({ token: 'Hel', isComplete: false, seq: 3, nodeId: 'optimist' });
+    expect(decodeTokenMessage(bytes)).toEqual({ token: 'Hel', isComplete: false, seq: 3, nodeId: 'optimist' });
+    expect(decodeTokenMessage('{"token":"Hel","isComplete":false,"seq":3}')).not.toHaveProperty('nodeId');
+    expect(() => decodeTokenMessage('{"token":"x","isComplete":false,"seq":1,"nodeId":"a.b"}')).toThrow(/nodeId/);
+  });
+
   it('reject a body that is not a token message', () => {
     expect(() => decodeTokenMessage('{"token":"x","isComplete":"no","seq":1}')).toThrow(/isComplete/);
     expect(() => decodeTokenMessage('{"token":"x","isComplete":true,"seq":-1}')).toThrow(DecodeError);

@@ -50,13 +50,18 @@ export class AttemptLedger {
   }
 
   private open(): Promise<KV> {
-    this.bucket ??= new Kvm(this.js).create(ATTEMPT_LEDGER_BUCKET, { ttl: RECORD_TTL_MS, history: 1, replicas: this.replicas }).catch((err: unknown) => {
+    this.bucket ??= openAttemptLedgerBucket(this.js, this.replicas).catch((err: unknown) => {
       // Not cached: the next call tries again (a cluster may still be forming).
       this.bucket = undefined;
       throw err;
     });
     return this.bucket;
   }
+}
+
+/** Opens the ledger's bucket, creating it when missing. */
+export function openAttemptLedgerBucket(js: JetStreamClient, replicas: number): Promise<KV> {
+  return new Kvm(js).create(ATTEMPT_LEDGER_BUCKET, { ttl: RECORD_TTL_MS, history: 1, replicas });
 }
 
 function ledgerKey(consumer: string, streamSequence: number): string {

@@ -35,6 +35,7 @@ import type { StreamReconcileResult } from './streams.js';
 import { Subscriber } from './subscriber.js';
 import { TextConnection } from './text-connection.js';
 import { TokenPublisher } from './token-publisher.js';
+import type { PublishStreamOptions } from './token-publisher.js';
 import { readTokenStream } from './token-reader.js';
 import type { SubscribeStreamOptions } from './token-reader.js';
 import { platformStreams } from './topology.js';
@@ -52,6 +53,11 @@ export interface NatsClientOptions {
   deadLetterWatcher?: boolean;
   /** How long `close()` and `Subscription.stop()` wait for handlers in flight (ms, default 10 000). */
   stopTimeoutMs?: number;
+  /**
+   * Set up (or look up) the platform streams on connect (default true). `multi-agent provision`
+   * turns it off to create and report them itself.
+   */
+  setUpStreams?: boolean;
 }
 
 /** What `health()` reports. */
@@ -135,7 +141,12 @@ export class NatsClient {
     return { js, jsm };
   }
 
-  /** Connects, then creates or updates the streams and starts the DLQ watcher. Idempotent. */
+  /**
+   * Connects, then creates or updates the streams (with `config.provision` false, only checks
+   * that they exist) and starts the DLQ watcher. Idempotent.
+   *
+   * @throws NotProvisionedError naming the missing stream or durable when this client may not create it
+   */
   connect(): Promise<void> {
     if (this.closing) return Promise.reject(new ClientClosedError());
     this.connecting ??= this.open().catch((err: unknown) => {
@@ -173,9 +184,12 @@ export class NatsClient {
     return this.requester.request(subject, event, timeoutMs);
   }
 
-  /** Streams one token to `model.token.stream.<executionId>`; `isComplete` ends the stream. */
-  publishStream(subject: string, token: string, isComplete: boolean): Promise<void> {
-    return this.tokens.publish(subject, token, isComplete);
+  /**
+   * Streams one token to `model.token.stream.<executionId>`; `isComplete` ends the stream.
+   * `options.nodeId` names the workflow node the token belongs to.
+   */
+  publishStream(subject: string, token: string, isComplete: boolean, options: PublishStreamOptions = {}): Promise<void> {
+    return this.tokens.publish(subject, token, isComplete, options);
   }
 
   /**
@@ -270,7 +284,7 @@ export class NatsClient {
       setupTimeoutMs: SETUP_TIMEOUT_MS,
     });
     try {
-      this.streamReport = await ensureStreams(connection.jsm, this.streams, SETUP_TIMEOUT_MS);
+      if (this.options.setUpStreams !== false) this.streamReport = await ensureStreams(connection.jsm, this.streams, SETUP_TIMEOUT_MS, !this.config.provision);
       for (const s of this.streamReport) {
         if (s.action === 'drift-not-updated') this.logger.warn(s, 'stream config drifted and could not be updated');
         else if (s.action !== 'unchanged') this.logger.info(s, `stream ${s.action}`);

@@ -2,7 +2,7 @@
  * Client configuration: the typed shape, built-in defaults, and the environment loader that
  * fails at startup naming the variable when a value is bad.
  */
-import { envFile, envInt, envIntList, envOneOf, envString } from './env.js';
+import { envBool, envFile, envInt, envIntList, envOneOf, envString } from './env.js';
 import type { Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { maskUrlCredentials } from './redact.js';
@@ -49,6 +49,14 @@ export interface NatsConfig {
   tokenStreamIdleMs: number;
   /** Subjects served by core NATS (request/reply) rather than stored in a stream. */
   coreSubjects: string[];
+  /**
+   * Create (and update) the platform streams and durable consumers this client needs. `false`
+   * only looks them up and fails with `NotProvisionedError` when one is missing: for an identity
+   * that may not create them, after `multi-agent provision` did.
+   */
+  provision: boolean;
+  /** Prefix of the client's reply inboxes (`_INBOX` when unset); NATS permissions grant each identity its own. */
+  inboxPrefix?: string;
   /** Exactly-once effect per (consumer, eventId). */
   idempotency: {
     store: IdempotencyStoreKind;
@@ -90,6 +98,7 @@ export const builtinNatsConfig: Readonly<NatsConfig> = Object.freeze<NatsConfig>
   tokensMaxBytes: 256 * 1024 * 1024,
   tokenStreamIdleMs: 60_000,
   coreSubjects: ['tool.execute.>'],
+  provision: true,
   idempotency: { store: 'memory', ttlMs: 60 * 60 * 1000, maxEntries: 100_000, redisUrl: 'redis://127.0.0.1:6379' },
 });
 
@@ -121,6 +130,48 @@ export function parseServers(raw: string, variable = 'NATS_URL'): string[] {
     }
   }
   return servers;
+}
+
+type Auth = NonNullable<NatsConfig['auth']>;
+
+/** `user:pass` or `token`, percent-decoded as URL userinfo is written. */
+function userinfoAuth(userinfo: string, variable: string, server: string): Auth {
+  const colon = userinfo.indexOf(':');
+  try {
+    if (colon === -1) return { token: decodeURIComponent(userinfo) };
+    const user = decodeURIComponent(userinfo.slice(0, colon));
+    if (user === '') throw new ConfigError(variable, `"${maskUrlCredentials(server)}" has a password but no user name`);
+    return { user, pass: decodeURIComponent(userinfo.slice(colon + 1)) };
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(variable, `"${maskUrlCredentials(server)}" has badly percent-encoded credentials`);
+  }
+}
+
+/**
+ * Moves credentials written into server URLs (`nats://user:pass@host`, `nats://token@host`)
+ * into `auth`: nats.js does not read them from a URL and would connect without them. URLs
+ * that disagree, or URL credentials beside other auth settings, are a `ConfigError` that never
+ * shows the secret.
+ */
+function liftUrlCredentials(servers: string[], auth: Auth | undefined, variable: string): { servers: string[]; auth: Auth | undefined } {
+  let userinfo: string | undefined;
+  const bare = servers.map((server) => {
+    // Userinfo runs to the last `@`: a password may hold one.
+    const match = /^(\w+:\/\/)(.*)@([^@]*)$/.exec(server);
+    if (match === null) return server;
+    const [, scheme = '', found = '', host = ''] = match;
+    if (userinfo !== undefined && userinfo !== found) {
+      throw new ConfigError(variable, 'the server URLs carry different credentials; give one set with NATS_USER/NATS_PASSWORD or NATS_TOKEN');
+    }
+    userinfo = found;
+    return `${scheme}${host}`;
+  });
+  if (userinfo === undefined) return { servers, auth };
+  if (auth !== undefined && Object.keys(auth).length > 0) {
+    throw new ConfigError(variable, 'credentials in a server URL and in the auth settings (NATS_USER, NATS_TOKEN, NATS_NKEY_SEED, NATS_CREDS); give them once');
+  }
+  return { servers: bare, auth: userinfoAuth(userinfo, variable, servers.find((s) => s.includes('@')) ?? '') };
 }
 
 /**
@@ -160,8 +211,13 @@ export function loadNatsConfig(env: Env = process.env): NatsConfig {
     throw new ConfigError('REDIS_URL', 'expected redis://host:port');
   }
   const natsUrl = envString(env, 'NATS_URL');
+  const lifted = liftUrlCredentials(natsUrl === undefined ? [...d.servers] : parseServers(natsUrl), auth, 'NATS_URL');
+  const inboxPrefix = envString(env, 'NATS_INBOX_PREFIX');
+  if (inboxPrefix !== undefined && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(inboxPrefix)) {
+    throw new ConfigError('NATS_INBOX_PREFIX', 'expected subject tokens without wildcards, e.g. _INBOX_gateway');
+  }
   return {
-    servers: natsUrl === undefined ? [...d.servers] : parseServers(natsUrl),
+    servers: lifted.servers,
     maxReconnectAttempts: envInt(env, 'NATS_MAX_RECONNECT_ATTEMPTS', d.maxReconnectAttempts, -1),
     reconnectTimeWait: envInt(env, 'NATS_RECONNECT_TIME_WAIT', d.reconnectTimeWait, 0),
     connectTimeoutMs: envInt(env, 'NATS_CONNECT_TIMEOUT_MS', d.connectTimeoutMs, 1),
@@ -178,13 +234,15 @@ export function loadNatsConfig(env: Env = process.env): NatsConfig {
     tokensMaxBytes: envInt(env, 'NATS_TOKENS_MAX_BYTES', d.tokensMaxBytes, 1024),
     tokenStreamIdleMs: envInt(env, 'NATS_TOKEN_STREAM_IDLE_MS', d.tokenStreamIdleMs, 1),
     coreSubjects: [...d.coreSubjects],
+    provision: envBool(env, 'NATS_PROVISION', d.provision),
+    ...(inboxPrefix === undefined ? {} : { inboxPrefix }),
     idempotency: {
       store,
       ttlMs: envInt(env, 'NATS_IDEMPOTENCY_TTL_MS', d.idempotency.ttlMs, 1000),
       maxEntries: envInt(env, 'NATS_IDEMPOTENCY_MAX_ENTRIES', d.idempotency.maxEntries, 1),
       redisUrl,
     },
-    ...(Object.keys(auth).length === 0 ? {} : { auth }),
+    ...(lifted.auth === undefined || Object.keys(lifted.auth).length === 0 ? {} : { auth: lifted.auth }),
     ...(Object.keys(tls).length === 0 ? {} : { tls }),
   };
 }
@@ -220,7 +278,9 @@ export function resolveConfig(input: NatsConfigInput): NatsConfig {
     idempotency: { ...builtinNatsConfig.idempotency, ...input.idempotency },
   };
   if (config.servers.length === 0) throw new ConfigError('servers', 'expected at least one server URL');
-  config.servers = parseServers(config.servers.join(','), 'servers');
+  const lifted = liftUrlCredentials(parseServers(config.servers.join(','), 'servers'), config.auth, 'servers');
+  config.servers = lifted.servers;
+  if (lifted.auth !== undefined) config.auth = lifted.auth;
   if (config.retryBackoffMs.length === 0) throw new ConfigError('retryBackoffMs', 'expected at least one delay');
   if (!Number.isInteger(config.maxDeliverAttempts) || config.maxDeliverAttempts < 1) {
     throw new ConfigError('maxDeliverAttempts', 'expected an integer >= 1');

@@ -10,12 +10,11 @@ import type { Authenticator, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
 import type { NatsConfig } from './config.js';
-import { NotConnectedError } from './errors.js';
+import { connectFailure } from './connect-failure.js';
 import { withApiRetry } from './jetstream-api.js';
 import type { Logger } from './logger.js';
 import type { ClientMetrics } from './metrics.js';
 import type { PublishTarget } from './publisher.js';
-import { maskUrlCredentials } from './redact.js';
 
 /** What a connection needs from the client that opens it. */
 export interface ConnectionDeps {
@@ -53,11 +52,10 @@ async function dial({ config, serviceName }: ConnectionDeps): Promise<NatsConnec
       ...(auth?.token === undefined ? {} : { token: auth.token }),
       ...(authenticate === undefined ? {} : { authenticator: authenticate }),
       ...(config.tls === undefined ? {} : { tls: config.tls }),
+      ...(config.inboxPrefix === undefined ? {} : { inboxPrefix: config.inboxPrefix }),
     });
   } catch (err) {
-    throw new NotConnectedError(
-      maskUrlCredentials(`could not connect to ${config.servers.join(', ')}: ${err instanceof Error ? err.message : String(err)}`),
-    );
+    throw await connectFailure(err, config);
   }
 }
 

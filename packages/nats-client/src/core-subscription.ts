@@ -7,6 +7,8 @@ import { decodeEvent, encodeEvent, validateEvent } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nats-io/nats-core';
+import { asPermissionError } from './errors.js';
+import type { PermissionError } from './errors.js';
 import type { EventHandler, HandlerContext, Subscription } from './handler.js';
 import type { Logger } from './logger.js';
 import type { ClientMetrics } from './metrics.js';
@@ -39,6 +41,7 @@ export class CoreSubscription implements Subscription {
   // Messages beyond `concurrency` wait here (core NATS has no server-side backlog to leave them in).
   private readonly backlog: Msg[] = [];
   private readonly abort = new AbortController();
+  private refused: PermissionError | undefined;
 
   constructor(
     private readonly handler: EventHandler<DomainEvent>,
@@ -50,7 +53,10 @@ export class CoreSubscription implements Subscription {
     this.sub = deps.nc.subscribe(settings.subject, {
       ...(settings.queue === undefined ? {} : { queue: settings.queue }),
       callback: (err, msg) => {
-        if (err !== null) deps.logger.error({ err, subject: settings.subject }, 'core subscription failed');
+        if (err !== null) {
+          this.refused = asPermissionError(err);
+          deps.logger.error({ err, subject: settings.subject }, 'core subscription failed');
+        }
         else if (this.running.size < settings.concurrency) this.start(msg);
         else this.backlog.push(msg);
       },
@@ -59,6 +65,15 @@ export class CoreSubscription implements Subscription {
 
   get subject(): string {
     return this.settings.subject;
+  }
+
+  /**
+   * Resolves once the server took the subscription; a server that refused it (no permission)
+   * answers before the flush's pong, and this throws `PermissionError`.
+   */
+  async confirm(): Promise<void> {
+    await this.deps.nc.flush();
+    if (this.refused !== undefined) throw this.refused;
   }
 
   get consumer(): string {

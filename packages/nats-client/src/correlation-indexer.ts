@@ -140,8 +140,8 @@ export async function startCorrelationIndexer(
     {
       stream: StreamNames.EVENTS,
       durableName: CORRELATION_INDEXER,
-      // No filter: every subject of the stream.
-      filterSubject: '',
+      // Every subject of the stream.
+      filterSubject: '>',
       ackWaitMs: 30_000,
       // An event must never be left out of the index: retry until the write succeeds.
       maxDeliver: -1,

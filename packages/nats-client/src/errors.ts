@@ -4,11 +4,14 @@
  * the bus so a caller can react to the class, not to a message string.
  */
 import { EventBusError } from '@multi-agent/events';
+import { errors } from '@nats-io/nats-core';
 
 /** Stable error codes of `@multi-agent/nats-client`; decide on these, not on `instanceof` or message text. */
 export const ClientErrorCodes = {
   CONFIG: 'CONFIG',
   NOT_CONNECTED: 'NOT_CONNECTED',
+  AUTH_FAILED: 'AUTH_FAILED',
+  TLS_FAILED: 'TLS_FAILED',
   NO_STREAM: 'NO_STREAM',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   PUBLISH_FAILED: 'PUBLISH_FAILED',
@@ -20,6 +23,8 @@ export const ClientErrorCodes = {
   HANDLER_TIMEOUT: 'HANDLER_TIMEOUT',
   STREAM_IDLE: 'STREAM_IDLE',
   CLIENT_CLOSED: 'CLIENT_CLOSED',
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
+  NOT_PROVISIONED: 'NOT_PROVISIONED',
 } as const;
 
 /** The `code` of an error from any package of the bus, or `undefined` for foreign errors. */
@@ -44,6 +49,29 @@ export class NotConnectedError extends EventBusError {
   constructor(message = 'NATS client is not connected: call connect() first') {
     super(ClientErrorCodes.NOT_CONNECTED, message);
     this.name = 'NotConnectedError';
+  }
+}
+
+/**
+ * The server refused the client's credentials (user/password, token, nkey or creds file), or
+ * they expired. Retrying with the same credentials cannot help. The message never holds them.
+ */
+export class AuthFailedError extends EventBusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ClientErrorCodes.AUTH_FAILED, message, options);
+    this.name = 'AuthFailedError';
+  }
+}
+
+/**
+ * The TLS handshake with the server failed: its certificate is not signed by the configured CA
+ * (`NATS_TLS_CA`), it names another host, or the server requires a client certificate that was
+ * not given or that it does not trust.
+ */
+export class TlsFailedError extends EventBusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ClientErrorCodes.TLS_FAILED, message, options);
+    this.name = 'TlsFailedError';
   }
 }
 
@@ -167,5 +195,45 @@ export class ClientClosedError extends EventBusError {
   constructor() {
     super(ClientErrorCodes.CLIENT_CLOSED, 'NATS client is closing or closed');
     this.name = 'ClientClosedError';
+  }
+}
+
+/**
+ * The server refused a publish or subscribe: the identity the client connected with has no
+ * permission for the subject (see `multi-agent auth generate`). Retrying cannot help.
+ */
+export class PermissionError extends EventBusError {
+  readonly operation: 'publish' | 'subscribe';
+  readonly subject: string;
+  constructor(operation: 'publish' | 'subscribe', subject: string, options?: { cause?: unknown }) {
+    super(ClientErrorCodes.PERMISSION_DENIED, `the server refused to let this identity ${operation} on "${subject}"`, options);
+    this.name = 'PermissionError';
+    this.operation = operation;
+    this.subject = subject;
+  }
+}
+
+/** nats.js's permission violation, alone or as the cause of a request error, as a `PermissionError`; otherwise `undefined`. */
+export function asPermissionError(err: unknown): PermissionError | undefined {
+  if (err instanceof PermissionError) return err;
+  const violation = err instanceof errors.PermissionViolationError ? err : err instanceof Error && err.cause instanceof errors.PermissionViolationError ? err.cause : undefined;
+  if (violation === undefined) return undefined;
+  return new PermissionError(violation.operation === 'publish' ? 'publish' : 'subscribe', violation.subject, { cause: err });
+}
+
+/** The command that creates what a service only looks up. */
+export const PROVISION_COMMAND = 'npx multi-agent provision';
+
+/**
+ * A stream, bucket or durable consumer the client needs does not exist, and this client does
+ * not create it (`NATS_PROVISION=false`, or its identity may not): provisioning is an admin act.
+ */
+export class NotProvisionedError extends EventBusError {
+  /** What is missing, e.g. `stream EVENTS` or `durable consumer tool-x on stream EVENTS`. */
+  readonly missing: string;
+  constructor(missing: string, options?: { cause?: unknown }) {
+    super(ClientErrorCodes.NOT_PROVISIONED, `${missing} does not exist and this client does not create it: run \`${PROVISION_COMMAND}\` with the admin identity`, options);
+    this.name = 'NotProvisionedError';
+    this.missing = missing;
   }
 }

@@ -21,6 +21,7 @@ export { deriveDurableName } from './subscriber.js';
 export type { EventHandler, HandlerContext, SubscribeOptions, Subscription } from './handler.js';
 export type { PublishableEvent, PublishResult } from './publisher.js';
 export type { SubscribeStreamOptions } from './token-reader.js';
+export type { PublishStreamOptions } from './token-publisher.js';
 export type { TextConnection, TextMsg, TextSubscription } from './text-connection.js';
 export type { ReadEventsOptions, StoredEvent } from './event-log.js';
 
@@ -33,6 +34,8 @@ export type { CorrelationIndexer, CorrelationIndexerOptions } from './correlatio
 export {
   ClientErrorCodes,
   errorCode,
+  AuthFailedError,
+  asPermissionError,
   ClientClosedError,
   ConfigError,
   HandlerTimeoutError,
@@ -41,11 +44,15 @@ export {
   NonRetryableError,
   NoStreamError,
   NotConnectedError,
+  NotProvisionedError,
   PayloadTooLargeError,
+  PermissionError,
+  PROVISION_COMMAND,
   PublishError,
   RemoteHandlerError,
   RequestTimeoutError,
   StreamIdleError,
+  TlsFailedError,
 } from './errors.js';
 
 // Idempotency stores, for a store shared in-process or one of your own.
@@ -57,10 +64,16 @@ export type { ClaimResult, IdempotencyStore, Lease } from './idempotency/store.j
 
 // Dead letters and the platform's topology, for operators' tools and access declarations.
 export type { DeadLetterReplayer, ReplayResult, StoredDeadLetter } from './replay.js';
+export { replayEventId } from './replay.js';
 export { DEAD_LETTER_WATCHER } from './dead-letter-watcher.js';
 export { ATTEMPT_LEDGER_BUCKET } from './attempt-ledger.js';
 export { AdvisorySubjects, CORRELATION_INDEX_PREFIX, StreamNames, platformStreams, streamFor, subjectWithin } from './topology.js';
 export type { StreamSpec } from './topology.js';
+export { responseSubjectOf } from './reply.js';
+
+// Provisioning (an admin act): what `multi-agent provision` creates ahead of the services.
+export { provisionBucket, provisionClientBuckets, provisionDeadLetterWatcher, provisionDurable, provisionStreams } from './provision.js';
+export type { DurableConsumerSpec, ProvisionResult } from './provision.js';
 export type { StreamReconcileResult } from './streams.js';
 export type { ClientMetrics } from './metrics.js';
 

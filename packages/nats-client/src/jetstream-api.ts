@@ -8,7 +8,7 @@ import { JetStreamApiError } from '@nats-io/jetstream';
 // JetStreamNotEnabled is exported only through the package's internal entry point.
 import { jserrors } from '@nats-io/jetstream/internal';
 import { errors } from '@nats-io/nats-core';
-import { JetStreamUnavailableError } from './errors.js';
+import { asPermissionError, JetStreamUnavailableError } from './errors.js';
 
 /** `err_code`s of "already exists": instances starting together race to create one stream, bucket or durable. */
 const ALREADY_EXISTS_CODES: ReadonlySet<number> = new Set([
@@ -56,7 +56,10 @@ export function isTransientApiError(err: unknown): boolean {
   return isTransientOne(err) || (err instanceof Error && isTransientOne(err.cause));
 }
 
-/** Runs `call` until it succeeds, a non-transient error occurs, or `timeoutMs` passed. */
+/**
+ * Runs `call` until it succeeds, a non-transient error occurs, or `timeoutMs` passed. A call the
+ * server refuses for lack of permission fails at once with `PermissionError`.
+ */
 export async function withApiRetry<T>(what: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let pause = 100;
@@ -64,7 +67,7 @@ export async function withApiRetry<T>(what: string, timeoutMs: number, call: () 
     try {
       return await call();
     } catch (err) {
-      if (!isTransientApiError(err)) throw err;
+      if (!isTransientApiError(err)) throw asPermissionError(err) ?? err;
       if (Date.now() + pause >= deadline) throw new JetStreamUnavailableError(what, timeoutMs, err);
       await new Promise((resolve) => setTimeout(resolve, pause));
       pause = Math.min(pause * 2, 2000);

@@ -16,7 +16,7 @@ import type { Consumer, ConsumerConfig, ConsumerMessages, JetStreamClient, JetSt
 import { JetStreamStatusError } from '@nats-io/jetstream/internal';
 import { nanos } from '@nats-io/nats-core';
 import type { ConsumerInfo } from '@nats-io/jetstream';
-import { ConfigError } from './errors.js';
+import { asPermissionError, ConfigError, NotProvisionedError } from './errors.js';
 import { withApiRetry } from './jetstream-api.js';
 import type { Subscription } from './handler.js';
 import type { Logger } from './logger.js';
@@ -26,7 +26,10 @@ export interface ConsumerSpec {
   stream: string;
   /** Durable name; undefined for an ephemeral consumer. */
   durableName?: string;
-  /** The consumer's filter; `''` for every subject of the stream. */
+  /** Name of an ephemeral consumer (the server picks one when unset). */
+  ephemeralName?: string;
+  /** Only look the durable up, never create or update it (it is provisioned by an admin). */
+  lookupOnly?: boolean;
   filterSubject: string;
   ackWaitMs: number;
   maxDeliver: number;
@@ -77,6 +80,20 @@ function isNotFound(err: unknown): boolean {
  */
 function isConsumerGone(err: unknown): boolean {
   return isNotFound(err) || (err instanceof JetStreamStatusError && err.code === 409 && err.message.toLowerCase() === 'consumer deleted');
+}
+
+/** The server-side config of the consumer a spec describes (name aside). */
+export function consumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> {
+  return {
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(spec.ackWaitMs),
+    max_deliver: spec.maxDeliver,
+    filter_subject: spec.filterSubject,
+    deliver_policy: deliverPolicies[spec.deliverPolicy],
+    // One outstanding message keeps strict order across every instance.
+    max_ack_pending: spec.concurrency === 1 ? 1 : Math.max(1000, spec.concurrency * 4),
+    description: spec.description,
+  };
 }
 
 /** A pull-consumer subscription with bounded concurrency. */
@@ -166,17 +183,7 @@ export class JetStreamSubscription implements Subscription {
 
   private async ensureConsumer(): Promise<ConsumerInfo> {
     const { spec } = this;
-    const config: Partial<ConsumerConfig> = {
-      ack_policy: AckPolicy.Explicit,
-      ack_wait: nanos(spec.ackWaitMs),
-      max_deliver: spec.maxDeliver,
-      // No filter at all (nats.js would put an empty one into the create subject).
-      ...(spec.filterSubject === '' ? {} : { filter_subject: spec.filterSubject }),
-      deliver_policy: deliverPolicies[spec.deliverPolicy],
-      // One outstanding message keeps strict order across every instance.
-      max_ack_pending: spec.concurrency === 1 ? 1 : Math.max(1000, spec.concurrency * 4),
-      description: spec.description,
-    };
+    const config = consumerConfig(spec);
     let info: ConsumerInfo;
     if (spec.durableName !== undefined) {
       const durable = spec.durableName;
@@ -186,18 +193,33 @@ export class JetStreamSubscription implements Subscription {
           throw err;
         }),
       );
-      if (existing !== undefined && (existing.config.filter_subject ?? '') !== spec.filterSubject) {
+      if (existing !== undefined && existing.config.filter_subject !== spec.filterSubject) {
         throw new ConfigError(
           'durableName',
           `consumer "${spec.durableName}" on stream ${spec.stream} already filters "${existing.config.filter_subject ?? '>'}", not "${spec.filterSubject}"; use another durable name`,
         );
       }
-      info = await withApiRetry(`create consumer ${durable}`, SETUP_TIMEOUT_MS, () =>
-        this.jsm.consumers.add(spec.stream, { ...config, durable_name: durable }),
-      );
+      const what = `durable consumer ${durable} on stream ${spec.stream}`;
+      if (spec.lookupOnly === true) {
+        if (existing === undefined) throw new NotProvisionedError(what);
+        info = existing;
+      } else {
+        info = await withApiRetry(`create consumer ${durable}`, SETUP_TIMEOUT_MS, () =>
+          this.jsm.consumers.add(spec.stream, { ...config, durable_name: durable }),
+        ).catch((err: unknown) => {
+          // An identity that may not create durables uses the one an admin provisioned.
+          if (asPermissionError(err) === undefined) throw err;
+          if (existing === undefined) throw new NotProvisionedError(what, { cause: err });
+          return existing;
+        });
+      }
     } else {
       info = await withApiRetry(`create consumer on ${spec.stream}`, SETUP_TIMEOUT_MS, () =>
-        this.jsm.consumers.add(spec.stream, { ...config, inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS) }),
+        this.jsm.consumers.add(spec.stream, {
+          ...config,
+          ...(spec.ephemeralName === undefined ? {} : { name: spec.ephemeralName }),
+          inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS),
+        }),
       );
       this.consumerName = info.name;
     }

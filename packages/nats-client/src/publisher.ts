@@ -10,7 +10,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { errors, headers as natsHeaders } from '@nats-io/nats-core';
 import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import type { NatsConfig } from './config.js';
-import { NoStreamError, NotConnectedError, PayloadTooLargeError, PublishError } from './errors.js';
+import { asPermissionError, NoStreamError, NotConnectedError, PayloadTooLargeError, PublishError } from './errors.js';
 import { isNoAnswer } from './jetstream-api.js';
 import type { ClientMetrics } from './metrics.js';
 import { isCoreSubject, streamFor } from './topology.js';
@@ -182,6 +182,8 @@ function isTimeout(err: unknown): boolean {
 
 /** Turns the client's publish errors into ours, keeping the original as `cause`. */
 function mapPublishError(subject: string, stream: string, err: unknown): Error {
+  const denied = asPermissionError(err);
+  if (denied !== undefined) return denied;
   if (isTimeout(err)) {
     return new PublishError(subject, 'no acknowledgement before the timeout; the event may or may not be stored, publish it again with the same eventId', { cause: err });
   }

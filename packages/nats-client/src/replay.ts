@@ -119,11 +119,16 @@ export class DeadLetterReplayer {
   }
 
   private markers(): Promise<KV> {
-    this.kv ??= new Kvm(this.js).create(REPLAY_BUCKET, { history: 1, replicas: this.replicas });
+    this.kv ??= openReplayMarkers(this.js, this.replicas);
     return this.kv;
   }
 
   private parse(data: unknown): DeadLetterData {
     return deadLetterDataSchema.parse(data);
   }
+}
+
+/** Opens the bucket of replay markers, creating it when missing. */
+export function openReplayMarkers(js: JetStreamClient, replicas: number): Promise<KV> {
+  return new Kvm(js).create(REPLAY_BUCKET, { history: 1, replicas });
 }

@@ -8,7 +8,7 @@ import { assertPublishSubject, completeEnvelope, decodeEvent, encodeEvent, valid
 import type { DomainEvent } from '@multi-agent/events';
 import { RequestError, TimeoutError } from '@nats-io/nats-core';
 import type { NatsConnection, Subscription as NatsSubscription } from '@nats-io/nats-core';
-import { NoRespondersError, NotConnectedError, PayloadTooLargeError, RequestTimeoutError } from './errors.js';
+import { asPermissionError, NoRespondersError, NotConnectedError, PayloadTooLargeError, RequestTimeoutError } from './errors.js';
 import type { Logger } from './logger.js';
 import { messageHeaders } from './publisher.js';
 import type { PublishableEvent } from './publisher.js';
@@ -85,6 +85,8 @@ export class Requester {
 }
 
 function mapRequestError(subject: string, timeoutMs: number, err: unknown): unknown {
+  const denied = asPermissionError(err);
+  if (denied !== undefined) return denied;
   if (err instanceof RequestError && err.isNoResponders()) return new NoRespondersError(subject);
   if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
     return new RequestTimeoutError(subject, timeoutMs);

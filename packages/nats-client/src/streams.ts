@@ -1,10 +1,12 @@
 /**
- * Creates the platform streams when missing and updates them when their config drifted.
+ * Creates the platform streams when missing and updates them when their config drifted, or, in
+ * lookup-only mode (an identity that may not manage streams), only checks that they exist.
  * Never deletes a stream. Drift the server refuses to change (storage, retention) is reported.
  */
 import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { JetStreamManager, StreamConfig, StreamInfo } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
+import { asPermissionError, NotProvisionedError, PROVISION_COMMAND } from './errors.js';
 import { isAlreadyExists, withApiRetry } from './jetstream-api.js';
 import type { StreamSpec } from './topology.js';
 
@@ -52,10 +54,13 @@ function isStreamNotFound(err: unknown): boolean {
 }
 
 /**
- * Creates or updates each stream; returns what happened to each. Calls the server leaves
- * unanswered (a replica group forming on a cluster) are retried until `timeoutMs`.
+ * Creates or updates each stream (with `lookupOnly`, only looks each up); returns what happened
+ * to each. Calls the server leaves unanswered (a replica group forming on a cluster) are retried
+ * until `timeoutMs`.
+ *
+ * @throws NotProvisionedError when a stream is missing and this client may not (or must not) create it
  */
-export async function ensureStreams(jsm: JetStreamManager, specs: readonly StreamSpec[], timeoutMs: number): Promise<StreamReconcileResult[]> {
+export async function ensureStreams(jsm: JetStreamManager, specs: readonly StreamSpec[], timeoutMs: number, lookupOnly = false): Promise<StreamReconcileResult[]> {
   const results: StreamReconcileResult[] = [];
   for (const spec of specs) {
     const info: StreamInfo | undefined = await withApiRetry(`stream info ${spec.name}`, timeoutMs, () =>
@@ -65,6 +70,7 @@ export async function ensureStreams(jsm: JetStreamManager, specs: readonly Strea
       }),
     );
     if (info === undefined) {
+      if (lookupOnly) throw new NotProvisionedError(`stream ${spec.name}`);
       const created = await withApiRetry(`create stream ${spec.name}`, timeoutMs, () =>
         jsm.streams.add(toConfig(spec)).then(
           () => true,
@@ -73,10 +79,13 @@ export async function ensureStreams(jsm: JetStreamManager, specs: readonly Strea
             throw err;
           },
         ),
-      );
+      ).catch((err: unknown) => {
+        if (asPermissionError(err) !== undefined) throw new NotProvisionedError(`stream ${spec.name}`, { cause: err });
+        throw err;
+      });
       if (!created) {
         // Another instance created it meanwhile: reconcile against what it made.
-        results.push(...(await ensureStreams(jsm, [spec], timeoutMs)));
+        results.push(...(await ensureStreams(jsm, [spec], timeoutMs, lookupOnly)));
         continue;
       }
       results.push({ stream: spec.name, action: 'created', drift: [] });
@@ -85,6 +94,10 @@ export async function ensureStreams(jsm: JetStreamManager, specs: readonly Strea
     const drift = streamDrift(spec, info.config);
     if (drift.length === 0) {
       results.push({ stream: spec.name, action: 'unchanged', drift });
+      continue;
+    }
+    if (lookupOnly) {
+      results.push({ stream: spec.name, action: 'drift-not-updated', drift, error: `not updated by this client: run \`${PROVISION_COMMAND}\`` });
       continue;
     }
     try {

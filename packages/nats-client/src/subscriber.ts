@@ -17,6 +17,7 @@ import { EventDelivery, serverMaxDeliver } from './delivery.js';
 import type { EventHandler, SubscribeOptions, Subscription } from './handler.js';
 import type { IdempotencyStore } from './idempotency/store.js';
 import { JetStreamSubscription } from './jetstream-subscription.js';
+import type { ConsumerSpec } from './jetstream-subscription.js';
 import type { Logger } from './logger.js';
 import type { ClientMetrics, ConsumerLag } from './metrics.js';
 import type { EventPublisher } from './publisher.js';
@@ -37,6 +38,19 @@ export interface SubscriberDeps {
   /** How long a stop waits for handlers in flight (ms). */
   stopTimeoutMs: number;
 }
+
+/** The durable consumer of the DLQ watcher every client runs. */
+export const DEAD_LETTER_WATCHER_SPEC: Readonly<ConsumerSpec> = {
+  stream: StreamNames.ADVISORIES,
+  durableName: DEAD_LETTER_WATCHER,
+  filterSubject: AdvisorySubjects.MAX_DELIVERIES,
+  ackWaitMs: 30_000,
+  // An advisory must never be dropped: retry until the DLQ write succeeds.
+  maxDeliver: -1,
+  deliverPolicy: 'all',
+  description: 'service=eventbus dead-letter watcher',
+  concurrency: 4,
+};
 
 /** A durable name derived from service and subject, so replicas of a service share one consumer. */
 export function deriveDurableName(service: string, subject: string): string {
@@ -77,7 +91,7 @@ export class Subscriber {
     const stream = streamFor(this.deps.streams, subject);
     const subscription =
       stream === undefined
-        ? this.subscribeCore(subject, handler, durableName, options)
+        ? await this.subscribeCore(subject, handler, durableName, options)
         : await this.subscribeJetStream(stream, subject, handler, durableName, options);
     this.running.add(subscription);
     if (stream !== undefined && subscription.kind === 'durable') this.durables.set(subscription, stream.name);
@@ -118,17 +132,7 @@ export class Subscriber {
     this.watcher = new JetStreamSubscription(
       connection.js,
       connection.jsm,
-      {
-        stream: StreamNames.ADVISORIES,
-        durableName: DEAD_LETTER_WATCHER,
-        filterSubject: AdvisorySubjects.MAX_DELIVERIES,
-        ackWaitMs: 30_000,
-        // An advisory must never be dropped: retry until the DLQ write succeeds.
-        maxDeliver: -1,
-        deliverPolicy: 'all',
-        description: 'service=eventbus dead-letter watcher',
-        concurrency: 4,
-      },
+      { ...DEAD_LETTER_WATCHER_SPEC, lookupOnly: !this.deps.config.provision },
       deadLetterWatcher(connection.jsm, writer, logger, this.ledger),
       { stopTimeoutMs, logger, subject: AdvisorySubjects.MAX_DELIVERIES },
     );
@@ -144,14 +148,14 @@ export class Subscriber {
     await Promise.all(all.map((s) => s.stop()));
   }
 
-  private subscribeCore(
+  private async subscribeCore(
     subject: string,
     handler: EventHandler<DomainEvent>,
     durableName: string | undefined,
     options: SubscribeOptions,
-  ): Subscription {
+  ): Promise<Subscription> {
     const { connection, publisher, logger, metrics, serviceName, config, stopTimeoutMs } = this.deps;
-    return new CoreSubscription(
+    const subscription = new CoreSubscription(
       handler,
       {
         subject,
@@ -161,6 +165,13 @@ export class Subscriber {
       },
       { nc: connection.nc, publishCausedBy: (e, cause) => publisher.publishCausedBy(e, cause), logger, metrics },
     );
+    try {
+      await subscription.confirm();
+    } catch (err) {
+      await subscription.stop();
+      throw err;
+    }
+    return subscription;
   }
 
   private async subscribeJetStream(
@@ -202,13 +213,16 @@ export class Subscriber {
       connection.jsm,
       {
         stream: stream.name,
-        ...(durable === undefined ? {} : { durableName: durable }),
+        // A broadcast consumer is named too: its filter then travels in the create subject, where
+        // NATS permissions can limit it.
+        ...(durable === undefined ? { ephemeralName: consumerLabel } : { durableName: durable }),
         filterSubject: subject,
         ackWaitMs,
         maxDeliver: serverMaxDeliver(maxAttempts),
         deliverPolicy: options.deliverPolicy ?? (broadcast ? 'new' : 'all'),
         description: `service=${serviceName}`,
         concurrency: options.concurrency ?? config.concurrency,
+        lookupOnly: !config.provision,
       },
       delivery.process,
       { onHeartbeat: delivery.onHeartbeat, onStopped: delivery.flushAcks, isCrashSuspect: delivery.isCrashSuspect, stopTimeoutMs, logger, subject },

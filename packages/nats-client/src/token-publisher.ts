@@ -1,14 +1,21 @@
 /**
  * Token streaming, the writing side (docs/architecture.md, "Token streams"): `publishStream` writes
- * `{ token, isComplete, seq }` into the TOKENS stream in order without waiting for each ack (a
- * bounded window of acks is in flight; completion waits for all).
+ * `{ token, isComplete, seq, nodeId? }` into the TOKENS stream in order without waiting for each
+ * ack (a bounded window of acks is in flight; completion waits for all). Tokens of several nodes
+ * may share one stream at once: `seq` orders the stream, `nodeId` tells the nodes apart.
  */
-import { assertPublishSubject, decodeTokenMessage, encodeTokenMessage } from '@multi-agent/events';
+import { assertPublishSubject, assertSubjectToken, decodeTokenMessage, encodeTokenMessage } from '@multi-agent/events';
 import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
 import { NoStreamError, PublishError } from './errors.js';
 import { StreamNames, subjectWithin } from './topology.js';
 
 const ACK_WINDOW = 256;
+
+/** Options of `publishStream()`. */
+export interface PublishStreamOptions {
+  /** The workflow node whose output the token is (readers show each node's tokens apart). */
+  nodeId?: string;
+}
 
 interface StreamState {
   seq: number;
@@ -27,15 +34,19 @@ export class TokenPublisher {
     private readonly publishTimeoutMs: number,
   ) {}
 
-  /** Sends one token; resolves once it is on its way (and, when `isComplete`, once every token is stored). */
-  async publish(subject: string, token: string, isComplete: boolean): Promise<void> {
+  /**
+   * Sends one token; resolves once it is on its way (and, when `isComplete`, once every token is
+   * stored). Concurrent calls for one subject are numbered and sent in the order they were made.
+   */
+  async publish(subject: string, token: string, isComplete: boolean, { nodeId }: PublishStreamOptions = {}): Promise<void> {
     assertPublishSubject(subject);
     if (!subjectWithin(subject, 'model.token.>')) throw new NoStreamError(subject);
+    if (nodeId !== undefined) assertSubjectToken(nodeId, 'nodeId');
     const state = this.stateOf(subject);
     await state.ready;
     if (state.error !== undefined) throw this.failed(subject, state);
     state.seq += 1;
-    const body = encodeTokenMessage({ token, isComplete, seq: state.seq });
+    const body = encodeTokenMessage({ token, isComplete, seq: state.seq, ...(nodeId === undefined ? {} : { nodeId }) });
     const ack = this.jetstream()
       .js.publish(subject, body, { timeout: this.publishTimeoutMs })
       .catch((err: unknown) => {

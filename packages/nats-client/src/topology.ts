@@ -29,6 +29,7 @@ export const StreamNames = {
   DLQ: 'DLQ',
   TOKENS: 'TOKENS',
   ADVISORIES: 'ADVISORIES',
+  AUDIT: 'AUDIT',
   EVENT_INDEX: 'EVENT_INDEX',
 } as const;
 
@@ -44,7 +45,7 @@ export const AdvisorySubjects = {
   MSG_TERMINATED: '$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>',
 } as const;
 
-/** The five platform streams for a given config. */
+/** The platform streams for a given config. */
 export function platformStreams(config: Pick<NatsConfig, 'replicas' | 'tokensMaxBytes'> = builtinNatsConfig): StreamSpec[] {
   const base = { maxMsgs: -1, maxBytes: -1, duplicateWindowMs: 2 * 60 * 1000, replicas: config.replicas };
   return [
@@ -69,6 +70,8 @@ export function platformStreams(config: Pick<NatsConfig, 'replicas' | 'tokensMax
       subjects: [AdvisorySubjects.MAX_DELIVERIES, AdvisorySubjects.MSG_TERMINATED],
       maxAgeMs: 7 * DAY_MS,
     },
+    // Who did what through the gateway: kept a year, whatever the other streams keep.
+    { ...base, name: StreamNames.AUDIT, subjects: ['audit.>'], maxAgeMs: 365 * DAY_MS },
     {
       // One message per flow, rewritten as the flow grows; kept as long as EVENTS keeps events.
       ...base,

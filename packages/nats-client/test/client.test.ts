@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsProxy, NatsServer } from '@multi-agent/testing';
 import { EventSubjects, SubjectTokenError, ValidationError, subjects } from '@multi-agent/events';
-import type { DomainEvent, ExecutionNodeCompletedEvent } from '@multi-agent/events';
+import type { DomainEvent, ExecutionNodeCompletedEvent, TokenMessage } from '@multi-agent/events';
 import {
   NatsClient,
   NoRespondersError,
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 describe('connect and streams', () => {
-  it('creates the four platform streams with the designed limits', async () => {
+  it('creates the five platform streams with the designed limits', async () => {
     const c = await client(server.url);
     const { jsm } = c.jetstream;
     const events = await jsm.streams.info(StreamNames.EVENTS);
@@ -37,6 +37,8 @@ describe('connect and streams', () => {
     expect((await jsm.streams.info(StreamNames.DLQ)).config.subjects).toEqual(['dlq.*']);
     expect((await jsm.streams.info(StreamNames.TOKENS)).config.max_bytes).toBeGreaterThan(0);
     expect((await jsm.streams.info(StreamNames.ADVISORIES)).config.subjects[0]).toMatch(/MAX_DELIVERIES/);
+    const audit = (await jsm.streams.info(StreamNames.AUDIT)).config;
+    expect([audit.subjects, audit.max_age]).toEqual([['audit.>'], 365 * 24 * 3600 * 1e9]);
     expect(c.isConnected).toBe(true);
   });
 
@@ -345,6 +347,29 @@ describe('token streaming', () => {
     } finally {
       await proxy.stop();
     }
+  });
+
+  it('carries the node of each token: two nodes writing one stream at once keep their own order, and tokens without a node still read', async () => {
+    const c = await client(server.url);
+    const executionId = uniqueToken('exec');
+    const subject = subjects.tokenStream(executionId);
+    await c.publishStream(subject, 'before ', false); // as a producer that predates node ids writes
+    const node = async (nodeId: string): Promise<void> => {
+      for (let i = 0; i < 50; i++) await c.publishStream(subject, `${nodeId}${i} `, false, { nodeId });
+    };
+    await Promise.all([node('optimist'), node('sceptic')]);
+    await c.publishStream(subject, '', true);
+    const read: TokenMessage[] = [];
+    for await (const t of c.subscribeStream(executionId)) read.push(t);
+    expect(read.map((t) => t.seq)).toEqual(read.map((_, i) => i + 1));
+    expect(read[0]).toEqual({ token: 'before ', isComplete: false, seq: 1 });
+    for (const nodeId of ['optimist', 'sceptic']) {
+      expect(read.filter((t) => t.nodeId === nodeId).map((t) => t.token)).toEqual(Array.from({ length: 50 }, (_, i) => `${nodeId}${i} `));
+    }
+    // The two nodes' tokens alternate in the stream: neither waited for the other to finish.
+    const sceptics = read.filter((t) => t.nodeId === 'sceptic').map((t) => t.seq);
+    expect(Math.min(...sceptics)).toBeLessThan(Math.max(...read.filter((t) => t.nodeId === 'optimist').map((t) => t.seq)));
+    await expect(c.publishStream(subject, 'x', false, { nodeId: 'a.b' })).rejects.toThrow(SubjectTokenError);
   });
 
   it('resumes from fromSeq', async () => {

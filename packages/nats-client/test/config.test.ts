@@ -31,6 +31,34 @@ describe('loadNatsConfig', () => {
     expect(config.tls).toEqual({ caFile: ca, certFile: undefined, keyFile: undefined });
   });
 
+  it('moves credentials written into NATS_URL into the auth settings, percent-decoded, and out of the URLs', () => {
+    const config = loadNatsConfig({ NATS_URL: 'nats://svc:p%40ss@h1:4222,nats://svc:p%40ss@h2:4222,h3:4222' });
+    expect(config.servers).toEqual(['nats://h1:4222', 'nats://h2:4222', 'nats://h3:4222']);
+    expect(config.auth).toEqual({ user: 'svc', pass: 'p@ss' });
+    expect(loadNatsConfig({ NATS_URL: 'tls://s3cr3t-tok@h1:4222' })).toMatchObject({ servers: ['tls://h1:4222'], auth: { token: 's3cr3t-tok' } });
+    // Built without the environment, the same happens where the client resolves its config.
+    const client = new NatsClient({ servers: ['nats://svc:pw-xyz@h1:4222'] }, 'lift-test');
+    expect(client.config).toMatchObject({ servers: ['nats://h1:4222'], auth: { user: 'svc', pass: 'pw-xyz' } });
+  });
+
+  it.each([
+    ['different credentials per URL', { NATS_URL: 'nats://a:pw-one@h1:4222,nats://b:pw-two@h2:4222' }],
+    ['URL credentials beside NATS_USER/NATS_PASSWORD', { NATS_URL: 'nats://a:pw-one@h1:4222', NATS_USER: 'a', NATS_PASSWORD: 'pw-two' }],
+    ['URL credentials beside NATS_TOKEN', { NATS_URL: 'nats://pw-one@h1:4222', NATS_TOKEN: 'pw-two' }],
+    ['a password without a user', { NATS_URL: 'nats://:pw-one@h1:4222' }],
+    ['bad percent-encoding', { NATS_URL: 'nats://a:pw-one%zz@h1:4222' }],
+  ])('refuses %s with a ConfigError on NATS_URL that does not show the secret', (_, env) => {
+    let error: unknown;
+    try {
+      loadNatsConfig(env);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe('NATS_URL');
+    expect((error as Error).message).not.toMatch(/pw-one|pw-two/);
+  });
+
   it.each([
     ['NATS_URL', 'http://example:4222'],
     ['NATS_URL', 'nats://host:99999'],

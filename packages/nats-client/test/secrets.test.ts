@@ -28,7 +28,8 @@ afterAll(async () => {
 describe('secrets never reach logs or error messages', () => {
   it('censors credential fields and masks URL credentials in every log line', () => {
     const { logger, lines } = capturingLogger();
-    const config = loadNatsConfig({ NATS_URL: `nats://alice:${PASSWORD}@h1:4222,nats://bob:tok-9f8e@h2:4222`, NATS_USER: 'alice', NATS_PASSWORD: PASSWORD, NATS_TOKEN: 'tok-9f8e', NATS_NKEY_SEED: 'SUAKSEEDSECRETSEEDSECRET' });
+    // A config as a caller might write it, credentials in the URLs included.
+    const config = { servers: [`nats://alice:${PASSWORD}@h1:4222`, 'nats://bob:tok-9f8e@h2:4222'], auth: { user: 'alice', pass: PASSWORD, token: 'tok-9f8e', nkeySeed: 'SUAKSEEDSECRETSEEDSECRET' } };
     logger.info({ config }, 'loaded config');
     logger.info({ auth: { pass: PASSWORD, token: 'tok-9f8e', nkeySeed: 'SUAKSEEDSECRETSEEDSECRET' }, seed: 'SUAKSEEDSECRETSEEDSECRET' }, 'auth');
     logger.warn({ req: { headers: { authorization: 'Bearer sk-live-123' } }, apiKey: 'sk-live-123', env: { MODEL_API_KEY: 'sk-live-123', password: 'redis-pw' } }, 'request');
@@ -65,7 +66,8 @@ describe('secrets never reach logs or error messages', () => {
     const client = new NatsClient(loadNatsConfig({ NATS_URL: deadUrl, NATS_CONNECT_TIMEOUT_MS: '500' }), 'secrets-test', { logger });
     const failure = await client.connect().then(() => undefined, (err: unknown) => err);
     expect(failure).toBeInstanceOf(NotConnectedError);
-    expect((failure as Error).message).toContain('nats://***@127.0.0.1');
+    // The credentials moved from the URL into the auth settings, so the URL shown has none.
+    expect((failure as Error).message).toContain('nats://127.0.0.1:');
     expectNoSecret((failure as Error).message);
     expectNoSecret(lines.join(''));
 

@@ -8,6 +8,7 @@
 export { natsServerBinary } from './binary.js';
 export { freePort } from './free-port.js';
 export { NatsServer, type NatsServerOptions } from './nats-server.js';
+export { makePki, type Pki } from './pki.js';
 export { NatsCluster, type NatsClusterOptions } from './nats-cluster.js';
 export { TcpProxy } from './tcp-proxy.js';
 export { Collector, waitFor } from './conditions.js';

@@ -25,6 +25,12 @@ export interface NatsServerOptions {
   maxPayload?: number;
   /** `server_name`; required to be unique inside a JetStream cluster. Server default: its ID. */
   serverName?: string;
+  /**
+   * TLS on the client port: the server's certificate and key, the CA that client certificates
+   * must be signed by, and `verify` to require one (mutual TLS). The URL keeps its `nats://`
+   * scheme; clients upgrade on the server's INFO.
+   */
+  tls?: { certFile: string; keyFile: string; caFile?: string; verify?: boolean };
   /** Raw nats-server config text appended to the generated config file (later keys win). */
   extraConfig?: string;
   /**
@@ -113,6 +119,13 @@ function renderConfig(layout: Layout): string {
       '  ]',
       '}',
     );
+  }
+  if (options.tls) {
+    const { certFile, keyFile, caFile, verify } = options.tls;
+    lines.push('tls {', `  cert_file: ${quote(certFile)}`, `  key_file: ${quote(keyFile)}`);
+    if (caFile !== undefined) lines.push(`  ca_file: ${quote(caFile)}`);
+    if (verify === true) lines.push('  verify: true');
+    lines.push('}');
   }
   if (options.extraConfig !== undefined) lines.push(options.extraConfig);
   return `${lines.join('\n')}\n`;
@@ -301,6 +314,14 @@ export class NatsServer {
    */
   jsz(): Promise<unknown> {
     return httpGetJson(this.monitorPort, '/jsz?streams=true&consumers=true');
+  }
+
+  /**
+   * `GET /connz?auth=true` on the monitoring port, parsed: the client connections with their
+   * `name`, `authorized_user` and `tls_version`, for assertions on how a client connected.
+   */
+  connz(): Promise<unknown> {
+    return httpGetJson(this.monitorPort, '/connz?auth=true');
   }
 
   /** The last lines the server wrote (stdout and stderr), for your own error messages. */

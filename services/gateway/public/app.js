@@ -1,9 +1,11 @@
-// The web console. The run page: pick a workflow, start it, watch its tokens stream (SSE), its
-// nodes and its event timeline, cancel it. The operator pages (executions, dead letters,
+// The web console. The run page: pick a workflow, start it, watch its tokens stream (SSE, a
+// panel per node), its nodes and its event timeline, cancel it. The operator pages (executions, dead letters,
 // streams) live in their own modules; this one routes between them. Plain DOM, no build step.
 // Everything from the server is inserted as text.
 
+import { askForToken, hasToken } from './auth.js';
 import { $, api, confirmAction, el, formatMs, post, short } from './dom.js';
+import { EventStream } from './event-stream.js';
 import { setUpDeadLetters, showDeadLetters } from './dead-letters.js';
 import { setUpExecutions, showExecutions } from './executions.js';
 import { showStreams } from './streams.js';
@@ -123,17 +125,34 @@ function renderRecent() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Live tokens: SSE, resumable across reloads (the text and the last sequence seen are kept in
-// sessionStorage, and the stream is reopened after that sequence).
+// Live tokens: SSE, one panel per node (each token names the node that produced it; the
+// branches of a fan-out stream at the same time). Resumable across reloads: each node's text
+// and the last sequence seen are kept in sessionStorage, and the stream is reopened after that
+// sequence.
 
 function streamKey(executionId) {
-  return `tokens:${executionId}`;
+  return `node-tokens:${executionId}`;
+}
+
+/** The panel of one node's tokens, made on its first token; tokens without a node share one. */
+function nodePanel(output, nodeId) {
+  const existing = [...output.children].find((panel) => panel.dataset.nodeId === nodeId);
+  if (existing !== undefined) return existing;
+  const panel = el(
+    'section',
+    { class: 'node-tokens', 'data-node-id': nodeId },
+    el('h4', {}, nodeId === '' ? 'execution' : el('code', { text: nodeId }), ' ', el('small', { class: 'muted' })),
+    el('pre', { class: 'tokens' }),
+  );
+  output.append(panel);
+  return panel;
 }
 
 function openTokenStream(executionId) {
-  const saved = JSON.parse(sessionStorage.getItem(streamKey(executionId)) ?? '{"text":"","lastSeq":0,"done":false}');
+  const saved = JSON.parse(sessionStorage.getItem(streamKey(executionId)) ?? '{"nodes":[],"lastSeq":0,"done":false}');
   const output = $('#token-stream');
-  output.textContent = saved.text;
+  output.replaceChildren();
+  for (const [nodeId, text] of saved.nodes) nodePanel(output, nodeId).querySelector('pre').textContent = text;
   let lastSeq = saved.lastSeq;
   let received = 0;
   const info = $('#stream-info');
@@ -141,29 +160,44 @@ function openTokenStream(executionId) {
     output.dataset.state = state;
     output.dataset.lastSeq = String(lastSeq);
     const resumed = saved.lastSeq > 0 ? ` · resumed after #${saved.lastSeq}` : '';
-    info.textContent = `${state} · ${lastSeq} tokens${resumed}`;
+    const nodes = output.children.length > 1 ? ` · ${output.children.length} nodes` : '';
+    info.textContent = `${state} · ${lastSeq} tokens${nodes}${resumed}`;
   };
   if (saved.done) {
     describe('complete');
     return undefined;
   }
   const query = lastSeq > 0 ? `?lastEventId=${lastSeq}` : '';
-  const source = new EventSource(`/api/executions/${executionId}/tokens${query}`);
+  const source = new EventStream(`/api/executions/${executionId}/tokens${query}`);
   output.dataset.resumedFrom = String(saved.lastSeq);
   describe('waiting');
-  const save = (done) => sessionStorage.setItem(streamKey(executionId), JSON.stringify({ text: output.textContent, lastSeq, done }));
+  const save = (done) => {
+    const nodes = [...output.children].map((panel) => [panel.dataset.nodeId, panel.querySelector('pre').textContent]);
+    sessionStorage.setItem(streamKey(executionId), JSON.stringify({ nodes, lastSeq, done }));
+  };
+  let streaming;
   source.onmessage = (message) => {
-    const { token, seq } = JSON.parse(message.data);
+    const { token, seq, nodeId = '' } = JSON.parse(message.data);
     if (seq <= lastSeq) return; // never twice, whatever a proxy or a retry does
     lastSeq = seq;
     received += 1;
-    output.append(token);
-    output.scrollTop = output.scrollHeight;
+    const panel = nodePanel(output, nodeId);
+    const text = panel.querySelector('pre');
+    text.append(token);
+    text.scrollTop = text.scrollHeight;
+    // The cursor blinks in the panel that got the latest token.
+    if (streaming !== panel) {
+      streaming?.removeAttribute('data-streaming');
+      panel.dataset.streaming = 'true';
+      streaming = panel;
+    }
+    panel.querySelector('small').textContent = `last #${seq}`;
     save(false);
     describe('streaming');
   };
   source.addEventListener('end', () => {
     source.close();
+    streaming?.removeAttribute('data-streaming');
     save(true);
     describe('complete');
     output.dataset.received = String(received);
@@ -344,6 +378,10 @@ function route() {
 async function main() {
   void refreshHealth();
   setInterval(refreshHealth, 5000);
+  if (!hasToken()) {
+    askForToken('This gateway needs an API key.');
+    return;
+  }
   renderRecent();
   const { workflows: list } = await api('/api/workflows');
   workflows = list;

@@ -1,6 +1,8 @@
 // What every page of the console shares: building elements (server data always as text),
 // calling the API, formatting, and the confirmation dialog.
 
+import { authFetch } from './auth.js';
+
 export const $ = (selector) => document.querySelector(selector);
 
 export function el(tag, props = {}, ...children) {
@@ -16,7 +18,7 @@ export function el(tag, props = {}, ...children) {
 }
 
 export async function api(path, init) {
-  const response = await fetch(path, { headers: { 'content-type': 'application/json' }, ...init });
+  const response = await authFetch(path, { ...init, headers: { 'content-type': 'application/json', ...init?.headers } });
   const body = await response.json().catch(() => ({}));
   // Refusals carry a typed code (INPUT_TOO_LARGE, EXECUTION_FINISHED, ...): show it with the reason.
   if (!response.ok) throw new Error(body.message ? `${body.error ?? 'ERROR'}: ${body.message}` : `HTTP ${response.status}`);

@@ -12,8 +12,13 @@ import { ClaimCheckStore, counter, executionLimits, ExecutionStore, histogram, O
 import type { StopService, WorkflowDefinition } from '@multi-agent/service-kit';
 import Fastify from 'fastify';
 import type { FastifyError } from 'fastify';
+import { authenticateRequests } from './auth/authenticate.js';
+import type { GatewayAuthOptions } from './auth/authenticate.js';
+import { scopeExecutionsToOwner } from './auth/ownership.js';
 import type { GatewayContext } from './context.js';
 import { HttpError } from './http-error.js';
+import { limitRequestRate, limitStreamsPerIdentity } from './limits.js';
+import { addSecurityHeaders } from './security-headers.js';
 import { registerCancelRoutes } from './routes/cancel.js';
 import { traceRequests } from './http-tracing.js';
 import { registerConsoleRoutes } from './routes/console.js';
@@ -43,6 +48,14 @@ export interface GatewayOptions {
   tokenIdleMs?: number;
   /** Largest request body (bytes, default 16 MiB); a larger one is refused with 413 `BODY_TOO_LARGE`. */
   bodyLimitBytes?: number;
+  /** Who may call the API. Without keys or a JWT provider every API request is refused (401). */
+  auth?: GatewayAuthOptions;
+  /** Requests per caller per `rateLimitWindowMs` (default 1200). */
+  rateLimitMax?: number;
+  /** Window of the rate limit (ms, default 60 000). */
+  rateLimitWindowMs?: number;
+  /** Token streams one caller may hold open at once (default 8). */
+  maxStreamsPerIdentity?: number;
 }
 
 /** nats-server's default `max_payload`, for a connection that reports none. */
@@ -64,6 +77,9 @@ export const gatewayDefaults = {
   sseHeartbeatMs: 15_000,
   tokenIdleMs: 30_000,
   bodyLimitBytes: 16 * 1024 * 1024,
+  rateLimitMax: 1200,
+  rateLimitWindowMs: 60_000,
+  maxStreamsPerIdentity: 8,
 } as const;
 
 /**
@@ -99,14 +115,23 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
   // Unknown body fields are an error, not silently dropped (ajv's default in fastify removes them).
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit, ajv: { customOptions: { removeAdditional: false } } });
   let ready = false;
+  await addSecurityHeaders(app);
   traceRequests(app);
+  const { configured } = authenticateRequests(app, options.auth ?? {});
+  if (!configured) client.logger.warn('no API keys and no JWT provider configured: every API request is refused (401)');
+  await limitRequestRate(app, settings);
+  scopeExecutionsToOwner(app, ctx);
+  limitStreamsPerIdentity(app, settings);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     durations.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    if (error instanceof HttpError) return reply.code(error.status).send(error.body());
+    if (error instanceof HttpError) {
+      if (error.status === 401) void reply.header('www-authenticate', 'Bearer realm="multi-agent"');
+      return reply.code(error.status).send(error.body());
+    }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({ error: 'BODY_TOO_LARGE', message: `request body larger than ${bodyLimit} bytes`, limitBytes: bodyLimit });
     }
@@ -119,8 +144,9 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
     if (error.statusCode !== undefined && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: error.code ?? 'BAD_REQUEST', message: error.message });
     }
-    client.logger.error({ err: error, url: request.url }, 'request failed');
-    return reply.code(500).send({ error: 'INTERNAL', message: error.message });
+    // The details stay in the log; the caller gets the request id to find them.
+    client.logger.error({ err: error, requestId: request.id, route: request.routeOptions.url }, 'request failed');
+    return reply.code(500).send({ error: 'INTERNAL', message: `internal error (request ${request.id}); the gateway's log has the details`, requestId: request.id });
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` }));
 

@@ -1,5 +1,6 @@
 /** Process entry of the gateway (what `npm start` runs). */
 import { defaultWorkflowsDir, envInt, envString, loadWorkflows, runService } from '@multi-agent/service-kit';
+import { gatewayAuthFromEnv } from './auth/config.js';
 import { gatewayDefaults, startGateway } from './gateway.js';
 
 await runService({
@@ -16,6 +17,10 @@ await runService({
       eventScanLimit: envInt(env, 'GATEWAY_EVENT_SCAN_LIMIT', gatewayDefaults.eventScanLimit, 1),
       tokenIdleMs: envInt(env, 'GATEWAY_TOKEN_IDLE_MS', gatewayDefaults.tokenIdleMs, 100),
       bodyLimitBytes: envInt(env, 'GATEWAY_BODY_LIMIT_BYTES', gatewayDefaults.bodyLimitBytes, 1024),
+      auth: gatewayAuthFromEnv(env),
+      rateLimitMax: envInt(env, 'GATEWAY_RATE_LIMIT_MAX', gatewayDefaults.rateLimitMax, 1),
+      rateLimitWindowMs: envInt(env, 'GATEWAY_RATE_LIMIT_WINDOW_MS', gatewayDefaults.rateLimitWindowMs, 1000),
+      maxStreamsPerIdentity: envInt(env, 'GATEWAY_MAX_STREAMS_PER_CALLER', gatewayDefaults.maxStreamsPerIdentity, 1),
     });
     logger.info({ url: gateway.url, workflows: [...workflows.keys()] }, `web console at ${gateway.url}`);
     return gateway;

@@ -4,9 +4,10 @@
  *
  * @packageDocumentation
  */
-export { PARAGRAPH, modelDefaults, startModelService } from './model-service.js';
+export { modelDefaults, startModelService } from './model-service.js';
 export type { ModelServiceOptions } from './model-service.js';
-export { ExecutionStreams } from './execution-streams.js';
+export { ExecutionStreams, PARAGRAPH } from './execution-streams.js';
+export type { EmitToken, PublishToken } from './execution-streams.js';
 export { LocalModelProvider, localCompletion, splitTokens } from './providers/local.js';
 export type { LocalProviderOptions } from './providers/local.js';
 export { OpenAiCompatibleProvider, sseData } from './providers/openai.js';

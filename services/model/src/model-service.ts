@@ -1,12 +1,13 @@
 /**
  * The model service on the bus:
  * - consumes `model.inference.requested` (durable, shared by replicas), streams the generated
- *   tokens with `publishStream` on `model.token.stream.<executionId>` and publishes
+ *   tokens with `publishStream` on `model.token.stream.<executionId>`, each with its `nodeId`
+ *   (the inferences of parallel nodes stream at once, see execution-streams.ts), and publishes
  *   `model.inference.completed` (full text, token count) or `model.inference.failed`;
  * - consumes `execution.*` and completes the execution's token stream (`isComplete`) when
  *   the execution completes, fails or is cancelled, so readers of the stream know it ended.
  */
-import { EventSubjects, subjects } from '@multi-agent/events';
+import { EventSubjects } from '@multi-agent/events';
 import type { DomainEvent, ErrorInfo, ModelInferenceRequestedEvent } from '@multi-agent/events';
 import type { HandlerContext, NatsClient, Subscription } from '@multi-agent/nats-client';
 import { classifyingHandler, counter, histogram, isDeterministic, stableEventId } from '@multi-agent/service-kit';
@@ -23,9 +24,6 @@ export interface ModelServiceOptions {
   /** Inferences at once (default 8). */
   concurrency?: number;
 }
-
-/** Streamed between two inferences of one execution (it is not part of either text). */
-export const PARAGRAPH = '\n\n';
 
 const ENDING_EVENTS = new Set<string>([EventSubjects.EXECUTION_COMPLETED, EventSubjects.EXECUTION_FAILED, EventSubjects.EXECUTION_CANCELLED]);
 
@@ -44,11 +42,11 @@ export const modelDefaults = { concurrency: 8 } as const;
  */
 export async function startModelService(client: NatsClient, options: ModelServiceOptions = {}): Promise<StopService> {
   const provider = options.provider ?? new LocalModelProvider();
-  const streams = new ExecutionStreams();
+  const streams = new ExecutionStreams(client.publishStream.bind(client));
   const registry = client.metrics.registry;
   const inferences = counter(registry, 'model_inferences_total', 'Inferences, by provider and outcome.', ['provider', 'outcome']);
   const tokens = counter(registry, 'model_tokens_total', 'Tokens generated, by provider.', ['provider']);
-  const seconds = histogram(registry, 'model_inference_duration_seconds', 'Inference time, including waiting for the execution stream.', ['provider']);
+  const seconds = histogram(registry, 'model_inference_duration_seconds', 'Inference time, including waiting for earlier inferences of the same node.', ['provider']);
   const subscriptions: Subscription[] = [];
 
   subscriptions.push(
@@ -58,22 +56,17 @@ export async function startModelService(client: NatsClient, options: ModelServic
       classifyingHandler(async (event: ModelInferenceRequestedEvent, ctx: HandlerContext) => {
         const { executionId, nodeId, prompt, maxTokens, temperature } = event.data;
         const model = event.data.model ?? provider.defaultModel;
-        const subject = subjects.tokenStream(executionId);
         const started = performance.now();
         try {
-          const result = await streams.exclusive(executionId, async () => {
+          const result = await streams.inference(executionId, nodeId, async (emit) => {
             let text = '';
             let count = 0;
             const request = { prompt, model, signal: ctx.signal, ...(maxTokens === undefined ? {} : { maxTokens }), ...(temperature === undefined ? {} : { temperature }) };
             const streaming = event.data.stream !== false;
-            let first = true;
             for await (const token of provider.stream(request)) {
               text += token;
               count += 1;
-              if (!streaming || streams.isClosed(executionId)) continue;
-              if (first && streams.markStreaming(executionId)) await client.publishStream(subject, PARAGRAPH, false);
-              first = false;
-              await client.publishStream(subject, token, false);
+              if (streaming) await emit(token);
             }
             return { text, count };
           });
@@ -112,9 +105,8 @@ export async function startModelService(client: NatsClient, options: ModelServic
       async (event) => {
         const executionId = event.data.executionId;
         if (!ENDING_EVENTS.has(event.eventType) || executionId === undefined) return;
-        await streams.exclusive(executionId, async () => {
-          if (streams.close(executionId)) await client.publishStream(subjects.tokenStream(executionId), '', true);
-        });
+        // At once: an inference still running (of a failed or cancelled execution) streams no more.
+        await streams.complete(executionId);
       },
       // Only executions that end from now on: a first start must not complete the streams of
       // every execution in the stream's history.

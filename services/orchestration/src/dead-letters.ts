@@ -4,10 +4,12 @@
  * non-retryable error, or the advisory watcher after a crash) writes a record on
  * `dlq.<consumer>` carrying the original event. The orchestration consumes `dlq.*` with its
  * own durable and turns each record about an execution into the failure of the node the event
- * belongs to, or of the execution: no accepted execution waits for ever.
+ * belongs to, or of the execution: no accepted execution waits for ever. The failure carries the
+ * id a replay of the record will publish the event with, so the replay's arrival can revive it.
  */
 import { eventFromJson, EventSubjects } from '@multi-agent/events';
 import type { DeadLetterData, ErrorInfo } from '@multi-agent/events';
+import { replayEventId } from '@multi-agent/nats-client';
 import type { DeadLetteredEvent, StartRequest } from '@multi-agent/service-kit';
 
 /** Subjects whose events drive an execution; a dead letter of another (e.g. `execution.*` seen by the model) fails nothing. */
@@ -34,11 +36,30 @@ export interface ExecutionDeadLetter {
 }
 
 /** The error a user sees for a dead-lettered event. */
-export function deadLetterError(record: DeadLetterData, dlqSequence: number): ErrorInfo & { dlqSequence: number; dlqReason: string; service: string; subject: string } {
+export interface DeadLetterError extends ErrorInfo {
+  code: 'DEAD_LETTERED';
+  dlqSequence: number;
+  dlqReason: string;
+  service: string;
+  subject: string;
+  /** The id a replay of the record publishes the event with: its arrival revives the execution. */
+  replayEventId: string;
+}
+
+/** The error a user sees for a dead-lettered event (`eventId`: the dead-lettered event's). */
+export function deadLetterError(record: DeadLetterData, dlqSequence: number, eventId: string): DeadLetterError {
   const message = USER_FACING_REASONS.has(record.reason)
     ? `${record.errorMessage} (DLQ record ${dlqSequence})`
     : `internal error, see DLQ record ${dlqSequence}`;
-  return { message, code: 'DEAD_LETTERED', dlqSequence, dlqReason: record.reason, service: record.service, subject: record.originalSubject };
+  return {
+    message,
+    code: 'DEAD_LETTERED',
+    dlqSequence,
+    dlqReason: record.reason,
+    service: record.service,
+    subject: record.originalSubject,
+    replayEventId: replayEventId(dlqSequence, eventId),
+  };
 }
 
 /** The execution failure a DLQ record stands for, or undefined when it is not about an execution. */
@@ -52,7 +73,7 @@ export function executionDeadLetter(record: DeadLetterData, dlqSequence: number)
     eventId: original.eventId,
     ...(original.causationId === undefined ? {} : { causationId: original.causationId }),
     ...(typeof data.nodeId === 'string' ? { nodeId: data.nodeId } : {}),
-    error: deadLetterError(record, dlqSequence),
+    error: deadLetterError(record, dlqSequence, original.eventId),
   };
   if (record.originalSubject !== EventSubjects.WORKFLOW_EXECUTION_REQUESTED) return { executionId: data.executionId, failure };
   const request: StartRequest = {

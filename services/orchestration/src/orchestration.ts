@@ -3,7 +3,8 @@
  * `workflow.execution.requested`, `agent.execution.completed|failed`,
  * `tool.execution.completed|failed`. Publishes: `execution.started`, `execution.node.started`,
  * `agent.execution.requested` / `tool.execution.requested` per ready node,
- * `execution.node.completed|failed`, and `execution.completed|failed`.
+ * `execution.node.completed|failed`, `execution.completed|failed`, and `execution.resumed` when
+ * the replay of a dead letter revives an execution it failed.
  *
  * Each handler is: decide the transition on the KV record with compare-and-set, then publish
  * the record's outbox. A redelivered event finds its transition applied (no-op) and only
@@ -32,6 +33,7 @@ import {
   jsonDepth,
   MAX_INPUT_DEPTH,
   OutboxPublisher,
+  redirectDeadLetter,
   rejectExecution,
   settleNode,
   startExecution,
@@ -96,6 +98,12 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
   const registry = client.metrics.registry;
   const metrics = new ExecutionMetrics(registry);
   const record = metrics.record.bind(metrics);
+  const logRevival = (ctx: HandlerContext, before: ExecutionStatus | undefined, after: ExecutionState, changed: boolean): void => {
+    const revival = after.revivals?.at(-1);
+    // This write revived it (it may have failed again in the same write).
+    if (!changed || before !== 'failed' || revival?.revivedAt !== after.updatedAt) return;
+    ctx.logger.info({ executionId: after.executionId, dlqSequence: revival.error.dlqSequence, byEventId: revival.byEventId }, 'revived an execution: the replay of its dead letter arrived');
+  };
 
   const onRequested = async (event: WorkflowExecutionRequestedEvent, ctx: HandlerContext): Promise<void> => {
     const { executionId, workflowId } = event.data;
@@ -115,6 +123,7 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
       return;
     }
     record('requested', before, stored, changed);
+    logRevival(ctx, before, stored.state, changed);
     await outbox.flush(stored);
   };
 
@@ -130,6 +139,7 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
       return;
     }
     record(event.eventType, before, stored, changed);
+    logRevival(ctx, before, stored.state, changed);
     await outbox.flush(stored);
   };
 
@@ -154,10 +164,12 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
     const dead = executionDeadLetter(event.data, ctx.streamSequence ?? 0);
     if (dead === undefined) return;
     const { executionId, failure, request } = dead;
-    // A dead request fails an execution that never started; one that started runs on (a sweeper
-    // publishes what its handler could not).
+    // A dead replay of the event that failed the execution points the failure at the newer
+    // record. Else a dead request fails an execution that never started; one that started runs
+    // on (a sweeper publishes what its handler could not).
     const decide = (current: ExecutionState | undefined): ExecutionState | undefined =>
-      request !== undefined ? rejectExecution(current, request, failure.error, context()) : failDeadLettered(current, failure, context());
+      redirectDeadLetter(current, failure, context()) ??
+      (request !== undefined ? rejectExecution(current, request, failure.error, context()) : failDeadLettered(current, failure, context()));
     let before: ExecutionStatus | undefined;
     let result;
     try {
@@ -171,7 +183,10 @@ export async function startOrchestration(client: NatsClient, options: Orchestrat
       result = await store.mutate(executionId, (current) => decide(current === undefined ? undefined : compactRecord(current)));
     }
     if (result.stored === undefined) return;
-    if (result.changed) ctx.logger.warn({ executionId, nodeId: failure.nodeId, dlqSequence: failure.dlqSequence }, 'failed an execution after a dead letter');
+    if (result.changed) {
+      const what = before === 'failed' ? 'a replay was dead-lettered again: the failure now names the newer record' : 'failed an execution after a dead letter';
+      ctx.logger.warn({ executionId, nodeId: failure.nodeId, dlqSequence: failure.dlqSequence }, what);
+    }
     record('dead-letter', before, result.stored, result.changed);
     await outbox.flush(result.stored);
   };

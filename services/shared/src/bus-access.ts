@@ -3,8 +3,8 @@
  * publishes, which stream subjects it reads (through a durable consumer or an ephemeral
  * reader), which request/reply subjects it serves or calls, and which KV buckets it opens.
  *
- * The AsyncAPI document of `multi-agent schema` is generated from it, NATS permissions are to
- * be, and a test runs a workflow through every service and fails when one touches a subject
+ * The AsyncAPI document of `multi-agent schema` and the NATS permissions of
+ * `multi-agent auth generate` (bus-permissions.ts) are generated from it, and a test runs a workflow through every service and fails when one touches a subject
  * that is not declared here. Subjects are NATS patterns: `*` is one token, `>` the rest.
  *
  * @packageDocumentation
@@ -19,6 +19,8 @@ import {
   platformStreams,
   StreamNames,
 } from '@multi-agent/nats-client';
+import { AuditSubjects } from './audit.js';
+import { CLAIM_CHECK_BUCKET } from './claim-check.js';
 import { EXECUTIONS_BUCKET } from './execution/store.js';
 
 /** A stream subject a service reads. */
@@ -30,6 +32,8 @@ export interface ConsumedSubject {
    * (an ordered consumer that reads the stream back and goes away).
    */
   durable?: string;
+  /** Where a new durable starts: `new` skips what the stream held before it (default `all`). */
+  deliverPolicy?: 'all' | 'new';
 }
 
 /** What one service does on the bus. */
@@ -48,6 +52,12 @@ export interface BusAccess {
   calls: string[];
   /** JetStream KV buckets it opens. */
   kvBuckets: string[];
+  /** JetStream object store buckets it opens. */
+  objectStores: string[];
+  /** Streams whose state and consumers it shows operators (stream and consumer info, consumer lists). */
+  inspects: string[];
+  /** Streams it deletes single messages from for operators (purging dead letters). */
+  deletesFrom: string[];
 }
 
 /** The platform services, by the name their bus client carries. */
@@ -80,6 +90,9 @@ export const CLIENT_BUS_ACCESS: Readonly<BusAccess> = {
   calls: [],
   // The attempt ledger is opened on the first failure or crash suspect, not at start.
   kvBuckets: [IDEMPOTENCY_BUCKET, ATTEMPT_LEDGER_BUCKET],
+  objectStores: [],
+  inspects: [],
+  deletesFrom: [],
 };
 
 /** Per service, what its own code does on the bus (its client adds {@link CLIENT_BUS_ACCESS}). */
@@ -91,6 +104,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
       EventSubjects.EXECUTION_CANCELLED,
       // An operator replays dead letters: each goes back to its original subject.
       ...EVERY_EVENT.map((c) => c.subject),
+      // Who started, cancelled, replayed or purged what (the AUDIT stream).
+      ...Object.values(AuditSubjects),
       // Its correlation indexer writes the index of every flow; no other service may.
       `${CORRELATION_INDEX_PREFIX}.*`,
     ],
@@ -98,7 +113,7 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
       // An execution's events: those the index lists are got by sequence (stream message gets on
       // EVENTS and EVENT_INDEX, no consumer); the part not indexed yet is scanned by headers.
       ...EVERY_EVENT,
-      // The correlation indexer reads every event once (a durable without filter: the whole stream).
+      // The correlation indexer reads every event once: one durable on the whole stream (filter `>`).
       ...EVERY_EVENT.map((c) => ({ ...c, durable: CORRELATION_INDEXER })),
       // An execution's token stream, and the DLQ, for the API.
       { subject: `${EventSubjects.MODEL_TOKEN_STREAM}.*` },
@@ -108,6 +123,11 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     calls: [],
     // The replay markers say which dead letters were replayed.
     kvBuckets: [EXECUTIONS_BUCKET, DLQ_REPLAYS_BUCKET],
+    // Large execution inputs are claim-checked at intake.
+    objectStores: [CLAIM_CHECK_BUCKET],
+    // The console's streams page, and purging dead letters.
+    inspects: platformStreams().map((s) => s.name),
+    deletesFrom: [StreamNames.DLQ],
   },
   orchestration: {
     publishes: [
@@ -117,6 +137,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
       EventSubjects.EXECUTION_NODE_FAILED,
       EventSubjects.EXECUTION_COMPLETED,
       EventSubjects.EXECUTION_FAILED,
+      // A replayed dead letter revives the execution it failed.
+      EventSubjects.EXECUTION_RESUMED,
       EventSubjects.AGENT_EXECUTION_REQUESTED,
       EventSubjects.TOOL_EXECUTION_REQUESTED,
     ],
@@ -132,6 +154,9 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     serves: [],
     calls: [],
     kvBuckets: [EXECUTIONS_BUCKET],
+    objectStores: [],
+    inspects: [],
+    deletesFrom: [],
   },
   agent: {
     publishes: [
@@ -150,6 +175,10 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     serves: [],
     calls: [EventSubjects.TOOL_EXECUTE_REQUEST],
     kvBuckets: [],
+    // Claim-checked inputs are resolved into prompts.
+    objectStores: [CLAIM_CHECK_BUCKET],
+    inspects: [],
+    deletesFrom: [],
   },
   tool: {
     publishes: [EventSubjects.TOOL_EXECUTION_COMPLETED, EventSubjects.TOOL_EXECUTION_FAILED],
@@ -157,17 +186,24 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     serves: [EventSubjects.TOOL_EXECUTE_REQUEST],
     calls: [],
     kvBuckets: [],
+    // Claim-checked tool params are resolved before a tool runs.
+    objectStores: [CLAIM_CHECK_BUCKET],
+    inspects: [],
+    deletesFrom: [],
   },
   model: {
     publishes: [EventSubjects.MODEL_INFERENCE_COMPLETED, EventSubjects.MODEL_INFERENCE_FAILED, `${EventSubjects.MODEL_TOKEN_STREAM}.*`],
     consumes: [
       { subject: EventSubjects.MODEL_INFERENCE_REQUESTED, durable: 'model-model_inference_requested' },
       // Ending executions complete their token stream.
-      { subject: 'execution.*', durable: 'model-execution_any' },
+      { subject: 'execution.*', durable: 'model-execution_any', deliverPolicy: 'new' },
     ],
     serves: [],
     calls: [],
     kvBuckets: [],
+    objectStores: [],
+    inspects: [],
+    deletesFrom: [],
   },
 };
 
@@ -180,5 +216,8 @@ export function busAccessOf(service: PlatformService): BusAccess {
     serves: [...own.serves, ...CLIENT_BUS_ACCESS.serves],
     calls: [...own.calls, ...CLIENT_BUS_ACCESS.calls],
     kvBuckets: [...own.kvBuckets, ...CLIENT_BUS_ACCESS.kvBuckets],
+    objectStores: [...own.objectStores, ...CLIENT_BUS_ACCESS.objectStores],
+    inspects: [...own.inspects, ...CLIENT_BUS_ACCESS.inspects],
+    deletesFrom: [...own.deletesFrom, ...CLIENT_BUS_ACCESS.deletesFrom],
   };
 }

@@ -29,3 +29,5 @@ export * from './ops-server.js';
 export * from './run-service.js';
 export * from './telemetry.js';
 export * from './bus-access.js';
+export * from './audit.js';
+export * from './bus-permissions.js';

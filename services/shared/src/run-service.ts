@@ -3,7 +3,7 @@
  * the environment, start the service, serve `/healthz` `/readyz` `/metrics`, and shut down
  * gracefully on SIGINT/SIGTERM (stop taking events, finish the ones in flight, drain).
  */
-import { createLogger, envBool, envInt, loadNatsConfig, NatsClient } from '@multi-agent/nats-client';
+import { ClientErrorCodes, createLogger, envBool, envInt, errorCode, loadNatsConfig, NatsClient } from '@multi-agent/nats-client';
 import type { Env, Logger } from '@multi-agent/nats-client';
 import { startOpsServer } from './ops-server.js';
 import type { OpsServer } from './ops-server.js';
@@ -32,6 +32,8 @@ export function serviceNatsConfig(env: Env = process.env): ReturnType<typeof loa
   return loadNatsConfig({ NATS_IDEMPOTENCY_STORE: 'kv', ...env });
 }
 
+const NOT_WORTH_RETRYING: ReadonlySet<string> = new Set([ClientErrorCodes.NOT_PROVISIONED, ClientErrorCodes.PERMISSION_DENIED, ClientErrorCodes.CONFIG]);
+
 /** Connects, retrying while the server is not up yet (e.g. `npm start` just launched it). */
 async function connectWithRetry(client: NatsClient, timeoutMs: number, logger: Logger): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -40,7 +42,8 @@ async function connectWithRetry(client: NatsClient, timeoutMs: number, logger: L
       await client.connect();
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw err;
+      // Waiting cannot fix a missing provisioning, a refused permission or a bad setting.
+      if (Date.now() > deadline || NOT_WORTH_RETRYING.has(errorCode(err) ?? '')) throw err;
       if (attempt === 1) logger.warn({ err: (err as Error).message }, 'NATS not reachable yet; retrying');
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

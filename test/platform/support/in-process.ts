@@ -4,7 +4,8 @@
  */
 import { startAgentService } from '@multi-agent/agent-service';
 import type { AgentServiceOptions } from '@multi-agent/agent-service';
-import { startGateway } from '@multi-agent/gateway-service';
+import { createApiKey, parseApiKeys, startGateway } from '@multi-agent/gateway-service';
+import type { GatewayOptions } from '@multi-agent/gateway-service';
 import { LocalModelProvider, startModelService } from '@multi-agent/model-service';
 import type { ModelProvider } from '@multi-agent/model-service';
 import type { NatsClient } from '@multi-agent/nats-client';
@@ -31,12 +32,18 @@ export interface InProcessOptions {
   orchestration?: Partial<OrchestrationOptions>;
   agent?: AgentServiceOptions;
   tools?: ToolDefinition[];
+  /** Gateway settings beyond the defaults (its auth is an admin key, see `authHeaders`, unless set here). */
+  gateway?: Partial<GatewayOptions>;
 }
 
 /** A running in-process platform. */
 export interface InProcessPlatform {
   /** The gateway's base URL, when it runs. */
   gatewayUrl: string;
+  /** An admin API key of the gateway (name `test-admin`). */
+  apiKey: string;
+  /** `authorization: Bearer <apiKey>`, to spread into a request's headers. */
+  authHeaders: Record<string, string>;
   /** A client for the test itself (publishing, reading streams). */
   observer: NatsClient;
   store: ExecutionStore;
@@ -57,6 +64,7 @@ export async function startInProcess(url: string, options: InProcessOptions = {}
   try {
     const observer = await client('test-observer');
     let gatewayUrl = '';
+    const admin = createApiKey('test-admin', 'admin');
     if (services.has('tool')) cleanup.add(await startToolService(await client('tool'), { tools: options.tools ?? [] }));
     if (services.has('model')) {
       const provider = options.provider ?? new LocalModelProvider({ tokenDelayMs: options.tokenDelayMs ?? 2 });
@@ -67,12 +75,18 @@ export async function startInProcess(url: string, options: InProcessOptions = {}
       cleanup.add(await startOrchestration(await client('orchestration'), { workflows, sweepIntervalMs: 200, ...options.orchestration }));
     }
     if (services.has('gateway')) {
-      const gateway = await startGateway(await client('gateway'), { workflows, port: 0, sseHeartbeatMs: 1000 });
+      const gateway = await startGateway(await client('gateway'), {
+        workflows,
+        port: 0,
+        sseHeartbeatMs: 1000,
+        auth: { apiKeys: parseApiKeys(admin.entry) },
+        ...options.gateway,
+      });
       cleanup.add(gateway);
       gatewayUrl = gateway.url;
     }
     const store = await ExecutionStore.open(observer.jetstream.js);
-    return { gatewayUrl, observer, store, workflows, stop: () => cleanup.run() };
+    return { gatewayUrl, apiKey: admin.key, authHeaders: { authorization: `Bearer ${admin.key}` }, observer, store, workflows, stop: () => cleanup.run() };
   } catch (err) {
     await cleanup.run();
     throw err;

@@ -55,10 +55,12 @@ export async function readSse(url: string, options: ReadSseOptions = {}): Promis
   }
 }
 
-/** The text of the token events. */
-export function tokenText(events: SseEvent[]): string {
+/** The text of the token events (of one node, when `nodeId` is given). */
+export function tokenText(events: SseEvent[], nodeId?: string): string {
   return events
     .filter((e) => e.event === 'message')
-    .map((e) => (JSON.parse(e.data) as { token: string }).token)
+    .map((e) => JSON.parse(e.data) as { token: string; nodeId?: string })
+    .filter((t) => nodeId === undefined || t.nodeId === nodeId)
+    .map((t) => t.token)
     .join('');
 }

@@ -8,8 +8,11 @@
  * arrives; the model service completes the execution's token stream.
  */
 import { EventSubjects } from '@multi-agent/events';
-import { cancelExecution } from '@multi-agent/service-kit';
+import { AuditSubjects, cancelExecution } from '@multi-agent/service-kit';
+import { recordAudit } from '../audit.js';
 import type { FastifyInstance } from 'fastify';
+import { identityOf } from '../auth/authenticate.js';
+import { refuseBodyUserId } from '../auth/identity.js';
 import { idSchema } from '../context.js';
 import type { GatewayContext } from '../context.js';
 import { HttpError } from '../http-error.js';
@@ -34,8 +37,9 @@ export function registerCancelRoutes(app: FastifyInstance, ctx: GatewayContext):
     async (request) => {
       const { executionId } = request.params;
       await requireExecution(ctx, executionId);
-      const { reason, userId } = request.body;
-      const cancel = { ...(reason === undefined ? {} : { reason }), cancelledBy: userId ?? 'anonymous' };
+      refuseBodyUserId(request.body);
+      const { reason } = request.body;
+      const cancel = { ...(reason === undefined ? {} : { reason }), cancelledBy: identityOf(request).userId };
       const { stored, changed } = await ctx.store.mutate(executionId, (current) => cancelExecution(current, cancel, { now: new Date(), defaultNodeTimeoutMs: 0 }));
       if (!changed || stored === undefined) {
         const status = stored?.state.status;
@@ -45,6 +49,7 @@ export function registerCancelRoutes(app: FastifyInstance, ctx: GatewayContext):
       // The cancellation is recorded: if the bus refuses the event now, a sweeper publishes it later.
       await ctx.outbox.flush(stored).catch((err: unknown) => ctx.client.logger.warn({ err, executionId }, 'execution.cancelled not published yet; a sweeper will'));
       ctx.client.logger.info({ executionId, reason }, 'execution cancelled');
+      await recordAudit(ctx, request, AuditSubjects.EXECUTION_CANCELLED, { executionId, workflowId: stored.state.workflowId, ...(reason === undefined ? {} : { reason }) });
       const after = await requireExecution(ctx, executionId);
       return { ...publicState(after.state), cancelEventId: cancelled?.eventId };
     },

@@ -9,6 +9,8 @@ import type { FastifyInstance } from 'fastify';
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/auth.js': { file: 'auth.js', type: 'text/javascript; charset=utf-8' },
+  '/event-stream.js': { file: 'event-stream.js', type: 'text/javascript; charset=utf-8' },
   '/dom.js': { file: 'dom.js', type: 'text/javascript; charset=utf-8' },
   '/executions.js': { file: 'executions.js', type: 'text/javascript; charset=utf-8' },
   '/dead-letters.js': { file: 'dead-letters.js', type: 'text/javascript; charset=utf-8' },
@@ -20,6 +22,7 @@ const FILES: Record<string, { file: string; type: string }> = {
 export async function registerConsoleRoutes(app: FastifyInstance, publicDir: string): Promise<void> {
   for (const [route, { file, type }] of Object.entries(FILES)) {
     const body = await readFile(join(publicDir, file));
-    app.get(route, async (_request, reply) => reply.type(type).header('cache-control', 'no-cache').send(body));
+    // The page asks for the key itself: loading it needs none.
+    app.get(route, { config: { access: 'public', rateLimit: false } }, async (_request, reply) => reply.type(type).header('cache-control', 'no-cache').send(body));
   }
 }

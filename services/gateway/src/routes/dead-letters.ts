@@ -3,12 +3,14 @@
  * (`POST /api/dead-letters/replay`) and purge handled or selected records
  * (`POST /api/dead-letters/purge`). Replay goes through the bus client's replayer: a new
  * eventId derived from the record, `causationId` = the original eventId, a record is replayed
- * at most once. Purging deletes the records' messages from the `DLQ` stream.
+ * at most once. Purging deletes the records' messages from the `DLQ` stream. Admin only.
  */
 import { DEAD_LETTER_REASONS, SUBJECT_TOKEN_PATTERN } from '@multi-agent/events';
 import type { DeadLetterReason } from '@multi-agent/events';
 import { StreamNames } from '@multi-agent/nats-client';
+import { AuditSubjects } from '@multi-agent/service-kit';
 import type { FastifyInstance } from 'fastify';
+import { recordAudit } from '../audit.js';
 import type { GatewayContext } from '../context.js';
 import { HttpError } from '../http-error.js';
 import { countDeadLetters, readDeadLetters } from './dead-letter-records.js';
@@ -24,6 +26,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
   app.get<{ Querystring: { consumer?: string; reason?: DeadLetterReason } }>(
     '/api/dead-letters',
     {
+      config: { access: 'admin' },
       schema: {
         querystring: {
           type: 'object',
@@ -44,6 +47,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
   app.post<{ Body: { sequences: number[] } }>(
     '/api/dead-letters/replay',
     {
+      config: { access: 'admin' },
       onRequest: requireJsonBody,
       schema: { body: { type: 'object', additionalProperties: false, required: ['sequences'], properties: { sequences: sequencesSchema } } },
     },
@@ -56,7 +60,9 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
         }
         results.push(await ctx.client.deadLetters.replay(dlqSequence));
       }
-      ctx.client.logger.info({ replayed: results.filter((r) => r.status === 'replayed').map((r) => r.dlqSequence) }, 'dead letters replayed');
+      const replayed = results.filter((r) => r.status === 'replayed').map((r) => r.dlqSequence);
+      ctx.client.logger.info({ replayed }, 'dead letters replayed');
+      if (replayed.length > 0) await recordAudit(ctx, request, AuditSubjects.DEAD_LETTERS_REPLAYED, { dlqSequences: replayed });
       return { results };
     },
   );
@@ -64,6 +70,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
   app.post<{ Body: { sequences?: number[]; handled?: true } }>(
     '/api/dead-letters/purge',
     {
+      config: { access: 'admin' },
       onRequest: requireJsonBody,
       schema: {
         body: {
@@ -93,6 +100,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
         purged.push(seq);
       }
       ctx.client.logger.info({ purged, handled: handled === true }, 'dead letters purged');
+      if (purged.length > 0) await recordAudit(ctx, request, AuditSubjects.DEAD_LETTERS_PURGED, { dlqSequences: purged });
       return { purged, notFound };
     },
   );

@@ -7,6 +7,8 @@
 import { newestFirst } from '@multi-agent/service-kit';
 import type { ExecutionStatus, ExecutionSummary } from '@multi-agent/service-kit';
 import type { FastifyInstance } from 'fastify';
+import { identityOf } from '../auth/authenticate.js';
+import { mayRead } from '../auth/identity.js';
 import { idSchema } from '../context.js';
 import type { GatewayContext } from '../context.js';
 import { HttpError } from '../http-error.js';
@@ -54,7 +56,9 @@ export function registerExecutionListRoutes(app: FastifyInstance, ctx: GatewayCo
     async (request) => {
       const { status, workflowId, limit = 25, cursor } = request.query;
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
-      const ofWorkflow = (await ctx.store.summaries()).filter((s) => workflowId === undefined || s.workflowId === workflowId);
+      const identity = identityOf(request);
+      // A user lists their own executions; an admin all.
+      const ofWorkflow = (await ctx.store.summaries()).filter((s) => mayRead(identity, s.userId) && (workflowId === undefined || s.workflowId === workflowId));
       // Counts per status (within the workflow filter), for the filter's labels.
       const counts: Partial<Record<ExecutionStatus, number>> = {};
       for (const s of ofWorkflow) counts[s.status] = (counts[s.status] ?? 0) + 1;

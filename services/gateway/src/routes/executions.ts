@@ -12,11 +12,16 @@ import { EventSubjects } from '@multi-agent/events';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { ExecutionState, StoredExecution } from '@multi-agent/service-kit';
 import type { FastifyInstance } from 'fastify';
+import { AuditSubjects } from '@multi-agent/service-kit';
+import { recordAudit } from '../audit.js';
+import { identityOf } from '../auth/authenticate.js';
+import { refuseBodyUserId } from '../auth/identity.js';
 import { idSchema } from '../context.js';
 import type { GatewayContext } from '../context.js';
 import { HttpError } from '../http-error.js';
 import { acceptInput } from './intake.js';
 import type { InputIntake } from './intake.js';
+import { requireJsonBodyIfAny } from './json-only.js';
 
 /** The state as the API shows it: without the internal outbox. */
 export function publicState(state: ExecutionState): Omit<ExecutionState, 'outbox'> & { pendingEvents: number } {
@@ -24,10 +29,15 @@ export function publicState(state: ExecutionState): Omit<ExecutionState, 'outbox
   return { ...rest, pendingEvents: outbox.length };
 }
 
+/** The answer for an execution that does not exist, or that the caller may not see (the same: it does not leak which). */
+export function executionNotFound(executionId: string): HttpError {
+  return new HttpError(404, 'EXECUTION_NOT_FOUND', `execution "${executionId}" does not exist`);
+}
+
 /** The stored execution, or a 404. */
 export async function requireExecution(ctx: GatewayContext, executionId: string): Promise<StoredExecution> {
   const stored = await ctx.store.get(executionId);
-  if (stored === undefined) throw new HttpError(404, 'EXECUTION_NOT_FOUND', `execution "${executionId}" does not exist`);
+  if (stored === undefined) throw executionNotFound(executionId);
   return stored;
 }
 
@@ -36,6 +46,7 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
   app.post<{ Params: { workflowId: string }; Body: { input?: Record<string, unknown>; userId?: string; claimCheck?: string[] } | undefined }>(
     '/api/workflows/:workflowId/executions',
     {
+      onRequest: requireJsonBodyIfAny,
       // A POST without a body starts the workflow with its default input.
       preValidation: async (request) => {
         request.body ??= {};
@@ -55,13 +66,14 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
     },
     async (request, reply) => {
       const { workflowId } = request.params;
+      refuseBodyUserId(request.body);
       const workflow = ctx.workflows.get(workflowId);
       if (workflow === undefined) {
         throw new HttpError(404, 'WORKFLOW_NOT_FOUND', `workflow "${workflowId}" does not exist (available: ${[...ctx.workflows.keys()].join(', ') || 'none'})`);
       }
       const executionId = randomUUID();
       const input = await acceptInput(workflow, request.body ?? {}, executionId, intake);
-      const userId = request.body?.userId ?? 'anonymous';
+      const { userId } = identityOf(request);
       const now = new Date().toISOString();
       // The request's trace (tracing on): every event of the execution joins it.
       const span = trace.getActiveSpan()?.spanContext();
@@ -97,6 +109,7 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
         throw new HttpError(503, 'BUS_UNAVAILABLE', `could not publish the execution request: ${(err as Error).message}`);
       }
       ctx.client.logger.info({ executionId, workflowId }, 'execution requested');
+      await recordAudit(ctx, request, AuditSubjects.EXECUTION_STARTED, { executionId, workflowId });
       const base = `/api/executions/${executionId}`;
       return reply.code(202).send({
         executionId,

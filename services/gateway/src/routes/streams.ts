@@ -12,7 +12,7 @@
  *   full, or the instances died holding events (then they are redelivered after `ack_wait`);
  * - `down`: no pull request and nothing in hand: no instance is running it.
  * A service is ready when each durable it declares exists and is alive or busy; its lag is
- * what its durables have not yet acknowledged (`num_pending` + `num_ack_pending`).
+ * what its durables have not yet acknowledged (`num_pending` + `num_ack_pending`). Admin only.
  */
 import { platformStreams } from '@multi-agent/nats-client';
 import { SERVICE_BUS_ACCESS } from '@multi-agent/service-kit';
@@ -70,7 +70,7 @@ function consumerView(stream: string, info: ConsumerInfo): ConsumerView {
 
 /** Registers the streams route. */
 export function registerStreamRoutes(app: FastifyInstance, ctx: GatewayContext, ready: () => boolean): void {
-  app.get('/api/streams', async () => {
+  app.get('/api/streams', { config: { access: 'admin' } }, async () => {
     const { jsm } = ctx.client.jetstream;
     const streams = [];
     const consumers: ConsumerView[] = [];

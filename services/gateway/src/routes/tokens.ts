@@ -2,7 +2,8 @@
  * `GET /api/executions/:id/tokens`: the execution's token stream as Server-Sent Events, read
  * with `subscribeStream` (so it starts from the first token even when the browser comes late).
  *
- * Each token is `id: <seq>` + `data: {"token","seq"}`; the end of the stream is
+ * Each token is `id: <seq>` + `data: {"token","seq","nodeId"}` (`nodeId`: the workflow node
+ * whose inference produced it, absent when the producer did not say); the end of the stream is
  * `event: end`. A browser that reconnects sends `Last-Event-ID` (an `EventSource` does that by
  * itself); a page that reloads passes `?lastEventId=` since it cannot set the header. Either way
  * the stream continues after that sequence: no gap, no duplicate.
@@ -28,6 +29,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: GatewayContext, o
   app.get<{ Params: { executionId: string }; Querystring: { lastEventId?: string } }>(
     '/api/executions/:executionId/tokens',
     {
+      config: { sseStream: true },
       schema: {
         params: { type: 'object', properties: { executionId: idSchema }, required: ['executionId'] },
         querystring: { type: 'object', properties: { lastEventId: { type: 'string', maxLength: 20 } } },
@@ -62,7 +64,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: GatewayContext, o
           try {
             for await (const token of ctx.client.subscribeStream(executionId, { fromSeq, signal: abort.signal, idleTimeoutMs: ctx.tokenIdleMs })) {
               fromSeq = token.seq + 1;
-              if (token.token !== '' || !token.isComplete) send({ id: token.seq, data: { token: token.token, seq: token.seq } });
+              if (token.token !== '' || !token.isComplete) send({ id: token.seq, data: { token: token.token, seq: token.seq, nodeId: token.nodeId } });
               if (token.isComplete) {
                 send({ id: token.seq, event: 'end', data: { seq: token.seq } });
                 return;

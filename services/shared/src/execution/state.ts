@@ -45,6 +45,19 @@ export interface NodeState {
   settledByEventId?: string;
 }
 
+/** Why an execution failed: `code`, `message`, the failed node, and details of the code (sizes, `dlqSequence`, ...). */
+export type ExecutionError = ErrorInfo & { nodeId?: string; [detail: string]: unknown };
+
+/** A failure an execution came back from: a replay of the DLQ record that failed it arrived. */
+export interface Revival {
+  /** The `DEAD_LETTERED` failure it left. */
+  error: ExecutionError;
+  failedAt?: string;
+  revivedAt: string;
+  /** The event that revived it: the replayed event, or the report the replayed request caused. */
+  byEventId: string;
+}
+
 /** One execution. Timestamps are ISO-8601 strings. */
 export interface ExecutionState {
   executionId: string;
@@ -63,8 +76,10 @@ export interface ExecutionState {
   /** Nodes in workflow order. */
   nodes: Record<string, NodeState>;
   output?: unknown;
-  /** Why it failed: `code`, `message`, the failed node, and details of the code (sizes, `dlqSequence`, ...). */
-  error?: ErrorInfo & { nodeId?: string; [detail: string]: unknown };
+  /** Why it failed. */
+  error?: ExecutionError;
+  /** The dead-letter failures it was revived from, oldest first (absent until the first). */
+  revivals?: Revival[];
   /** Who cancelled it and why (status `cancelled`). */
   cancellation?: { reason?: string; cancelledBy?: string };
   /** Events decided but not yet confirmed published (transactional outbox). */
@@ -76,7 +91,7 @@ export interface ExecutionState {
   updatedAt: string;
 }
 
-/** True once an execution has ended. */
+/** True once an execution has ended (a `DEAD_LETTERED` failure may yet be revived by the replay of its DLQ record). */
 export function isTerminal(status: ExecutionStatus): boolean {
   return status === 'completed' || status === 'failed' || status === 'cancelled';
 }

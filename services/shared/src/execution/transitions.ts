@@ -13,7 +13,7 @@ import { renderValue, TemplateError } from '../template.js';
 import type { AgentSpec, NodeInput, WorkflowDefinition, WorkflowNode } from '../workflow/schema.js';
 import { validateWorkflowInput } from '../workflow/validate.js';
 import { isTerminal } from './state.js';
-import type { ExecutionState, NodeState, OutboxEntry } from './state.js';
+import type { ExecutionError, ExecutionState, NodeState, OutboxEntry } from './state.js';
 
 /** What every transition needs besides the state. */
 export interface TransitionContext {
@@ -43,8 +43,11 @@ function clone(state: ExecutionState, now: Date): ExecutionState {
 }
 
 function emit(state: ExecutionState, eventType: string, kind: string, data: Record<string, unknown>, causationId: string | undefined, ...idParts: (string | number)[]): void {
+  // A revived execution may decide again what it decided before it failed (a node's end, its
+  // own): each life gets its own ids, so the stream and consumers do not drop them as duplicates.
+  const life = state.revivals?.length ?? 0;
   const entry: OutboxEntry = {
-    eventId: stableEventId(state.executionId, kind, ...idParts),
+    eventId: stableEventId(state.executionId, kind, ...idParts, ...(life === 0 ? [] : [`revival-${life}`])),
     eventType,
     data,
     ...(causationId === undefined ? {} : { causationId }),
@@ -93,7 +96,7 @@ function executionOutput(state: ExecutionState): unknown {
   return Object.fromEntries(leaves.map((n) => [n.id, state.nodes[n.id]?.output]));
 }
 
-function failExecution(state: ExecutionState, error: ErrorInfo & { nodeId?: string }, causationId: string | undefined, now: Date): void {
+function failExecution(state: ExecutionState, error: ExecutionError, causationId: string | undefined, now: Date): void {
   state.status = 'failed';
   state.error = error;
   state.finishedAt = now.toISOString();
@@ -178,9 +181,23 @@ function dispatchReady(state: ExecutionState, ctx: TransitionContext, causationI
   }
 }
 
-/** The record an execution request starts from: the current one, or a new one built from the request. */
-function requestedRecord(current: ExecutionState | undefined, request: StartRequest, ctx: TransitionContext, input: Record<string, unknown>): ExecutionState {
-  if (current !== undefined) return { ...clone({ ...current, input: {} }, ctx.now), input };
+/**
+ * The record an execution request starts from: a new one built from the request, the current
+ * one while it is `requested`, or the current one revived when the request is the replay of the
+ * dead-lettered request that failed it. Undefined when the request changes nothing (the
+ * execution started, or ended for another reason).
+ */
+function requestedRecord(current: ExecutionState | undefined, request: StartRequest, ctx: TransitionContext, input: Record<string, unknown>): ExecutionState | undefined {
+  if (current !== undefined) {
+    // The input is replaced, so it is not cloned.
+    const base = { ...current, input: {} };
+    if (current.status === 'requested') return { ...clone(base, ctx.now), input };
+    // Only an execution that never started: a replayed request starts it from the beginning.
+    if (current.workflow === undefined && current.error !== undefined && answersReplay(current, request)) {
+      return { ...revive(base, current.error, request.eventId, 'requested', ctx), input };
+    }
+    return undefined;
+  }
   const { data } = request;
   return {
     executionId: data.executionId,
@@ -199,7 +216,9 @@ function requestedRecord(current: ExecutionState | undefined, request: StartRequ
 
 /**
  * `workflow.execution.requested`: creates the running execution (or fails it for an unknown
- * workflow or invalid input) and dispatches the root nodes. A no-op once it has started.
+ * workflow or invalid input) and dispatches the root nodes. A no-op once it has started, or
+ * ended, unless the request is the replay of the dead-lettered request that failed it: then the
+ * execution is revived (`execution.resumed`) and starts with the replayed request's input.
  * The input must be within the limits (`checkInputLimits`); else use {@link rejectExecution}.
  */
 export function startExecution(
@@ -208,8 +227,8 @@ export function startExecution(
   workflow: WorkflowDefinition | undefined,
   ctx: TransitionContext,
 ): ExecutionState | undefined {
-  if (current !== undefined && current.status !== 'requested') return undefined;
-  const state = requestedRecord(current, request, ctx, current?.input ?? request.data.input ?? {});
+  const state = requestedRecord(current, request, ctx, current?.status === 'requested' ? current.input : (request.data.input ?? {}));
+  if (state === undefined) return undefined;
   state.startedAt = ctx.now.toISOString();
   if (workflow === undefined) {
     failExecution(state, { message: `unknown workflow "${request.data.workflowId}"`, code: 'UNKNOWN_WORKFLOW' }, request.eventId, ctx.now);
@@ -235,11 +254,12 @@ export function startExecution(
  * `workflow.execution.requested` that cannot run (an input too large or nested too deeply, or
  * the request was dead-lettered): the execution fails at once with `error`. The record keeps
  * the input it already had (the gateway's first record), never the request's: that may be what
- * could not be carried. A no-op once the execution has started.
+ * could not be carried. A no-op once the execution has started, or ended (a replay of the
+ * request that failed it revives it, and it fails again with `error`).
  */
 export function rejectExecution(current: ExecutionState | undefined, request: StartRequest, error: ErrorInfo, ctx: TransitionContext): ExecutionState | undefined {
-  if (current !== undefined && current.status !== 'requested') return undefined;
   const state = requestedRecord(current, request, ctx, current?.input ?? {});
+  if (state === undefined) return undefined;
   state.startedAt = ctx.now.toISOString();
   failExecution(state, error, request.eventId, ctx.now);
   return state;
@@ -248,14 +268,35 @@ export function rejectExecution(current: ExecutionState | undefined, request: St
 /**
  * An agent or tool reported how a node ended. Ignored (no-op) unless the node is running and
  * the report answers its current dispatch: a duplicate, a late answer after a timeout, or an
- * answer to an older attempt changes nothing.
+ * answer to an older attempt changes nothing. One exception: an execution that failed because
+ * an event of this node was dead-lettered is revived by the report that answers the replay of
+ * that DLQ record (the replayed report itself, or the report of the replayed request), and the
+ * node settles with it.
  */
 export function settleNode(current: ExecutionState | undefined, nodeId: string, outcome: NodeOutcome, ctx: TransitionContext): ExecutionState | undefined {
-  if (current === undefined || current.status !== 'running') return undefined;
+  if (current === undefined) return undefined;
+  if (current.status === 'failed') return reviveNode(current, nodeId, outcome, ctx);
+  if (current.status !== 'running') return undefined;
   const existing = current.nodes[nodeId];
   if (existing === undefined || existing.status !== 'running') return undefined;
   if (outcome.causationId !== undefined && existing.dispatchEventId !== undefined && outcome.causationId !== existing.dispatchEventId) return undefined;
-  const state = clone(current, ctx.now);
+  return settle(clone(current, ctx.now), nodeId, outcome, ctx);
+}
+
+/** Revives a failed execution with the report that answers the replay of its dead letter, if this one does. */
+function reviveNode(current: ExecutionState, nodeId: string, outcome: NodeOutcome, ctx: TransitionContext): ExecutionState | undefined {
+  const error = current.error;
+  if (error?.nodeId !== nodeId || !answersReplay(current, outcome)) return undefined;
+  const state = revive(current, error, outcome.eventId, 'running', ctx);
+  const node = nodeOf(state, nodeId);
+  node.status = 'running';
+  delete node.error;
+  delete node.finishedAt;
+  return settle(state, nodeId, outcome, ctx);
+}
+
+/** Settles a running node of a cloned state with its outcome, then ends the execution or dispatches what is ready. */
+function settle(state: ExecutionState, nodeId: string, outcome: NodeOutcome, ctx: TransitionContext): ExecutionState {
   const node = nodeOf(state, nodeId);
   if (!outcome.ok) {
     failNode(state, node, outcome.error, outcome.eventId, ctx.now, outcome.eventId);
@@ -342,7 +383,8 @@ export interface DeadLetteredEvent {
  * tool or model did. With a `nodeId`, the node fails (and so the execution) when it is still
  * running the dispatch the event belongs to (its request, or a report or model call caused by
  * it); a dead letter of an older dispatch changes nothing. Without one, the execution fails.
- * A finished execution does not change.
+ * A finished execution does not change (for a dead replay of its own dead letter, see
+ * {@link redirectDeadLetter}).
  */
 export function failDeadLettered(current: ExecutionState | undefined, dead: DeadLetteredEvent, ctx: TransitionContext): ExecutionState | undefined {
   if (current === undefined || isTerminal(current.status)) return undefined;
@@ -356,6 +398,69 @@ export function failDeadLettered(current: ExecutionState | undefined, dead: Dead
   if (dead.eventId !== existing.dispatchEventId && dead.causationId !== existing.dispatchEventId) return undefined;
   const state = clone(current, ctx.now);
   failNode(state, nodeOf(state, dead.nodeId), dead.error, dead.eventId, ctx.now);
+  return state;
+}
+
+/**
+ * The replay of the event that failed the execution was dead-lettered too (replayed before the
+ * cause was fixed), or an event it caused was: the execution stays failed, and its error (and
+ * its node's) now names the newer DLQ record, the one whose replay revives it. Undefined for any
+ * other dead letter; nothing is published (the execution's state did not change).
+ */
+export function redirectDeadLetter(current: ExecutionState | undefined, dead: DeadLetteredEvent, ctx: TransitionContext): ExecutionState | undefined {
+  if (current?.error === undefined || !answersReplay(current, dead)) return undefined;
+  const state = clone(current, ctx.now);
+  const { nodeId } = current.error;
+  state.error = { ...dead.error, ...(nodeId === undefined ? {} : { nodeId }) };
+  const node = nodeId === undefined ? undefined : state.nodes[nodeId];
+  if (node?.status === 'failed') node.error = dead.error;
+  return state;
+}
+
+/**
+ * The id of the event that revives a failed execution: the replay of the DLQ record that failed
+ * it (the `replayEventId` its `DEAD_LETTERED` error carries). Undefined for any other state: an
+ * execution that completed, was cancelled, or failed for another reason is never revived.
+ */
+export function revivingEventId(state: ExecutionState): string | undefined {
+  if (state.status !== 'failed' || state.error?.code !== 'DEAD_LETTERED') return undefined;
+  const id = state.error.replayEventId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** True when `event` is the replay of the event that failed the execution, or was caused by it. */
+function answersReplay(state: ExecutionState, event: { eventId: string; causationId?: string | undefined }): boolean {
+  const replay = revivingEventId(state);
+  return replay !== undefined && (event.eventId === replay || event.causationId === replay);
+}
+
+/**
+ * A failed execution back at work (a clone): the failure it leaves goes to `revivals`, the nodes
+ * the failure skipped wait to run again (one that was running is dispatched anew, with a new
+ * attempt), and `execution.resumed` is decided. The node the dead letter was about is the
+ * caller's.
+ */
+function revive(current: ExecutionState, error: ExecutionError, byEventId: string, status: 'requested' | 'running', ctx: TransitionContext): ExecutionState {
+  const state = clone(current, ctx.now);
+  const revivedAt = ctx.now.toISOString();
+  state.revivals = [...(state.revivals ?? []), { error, ...(state.finishedAt === undefined ? {} : { failedAt: state.finishedAt }), revivedAt, byEventId }];
+  state.status = status;
+  delete state.error;
+  delete state.finishedAt;
+  delete state.durationMs;
+  for (const node of Object.values(state.nodes)) {
+    if (node.status !== 'skipped') continue;
+    node.status = 'pending';
+    delete node.error;
+  }
+  emit(state, EventSubjects.EXECUTION_RESUMED, 'execution-resumed', {
+    executionId: state.executionId,
+    workflowId: state.workflowId,
+    ...(error.nodeId === undefined ? {} : { nodeId: error.nodeId }),
+    dlqSequence: error.dlqSequence,
+    replayEventId: error.replayEventId,
+    error: { message: error.message, ...(error.code === undefined ? {} : { code: error.code }) },
+  }, byEventId);
   return state;
 }
 

@@ -1,0 +1,67 @@
+/**
+ * The nats-server configuration of the platform's identities: `auth.conf` holds the account
+ * with one nkey user per identity and its derived permissions (include it into any server
+ * config, as deploy/ does); `nats.conf` is a whole single-server config around it.
+ * There is no `no_auth_user`: a connection without a key is refused.
+ */
+import type { NatsPermissions } from '@multi-agent/service-kit';
+import type { IdentityKey } from './keys.js';
+
+/** The account every platform identity belongs to. */
+export const PLATFORM_ACCOUNT = 'PLATFORM';
+
+const quote = (s: string): string => JSON.stringify(s);
+
+function list(subjects: readonly string[], indent: string): string {
+  if (subjects.length === 0) return '[]';
+  return `[\n${subjects.map((s) => `${indent}  ${quote(s)}`).join('\n')}\n${indent}]`;
+}
+
+function user(key: IdentityKey, permissions: NatsPermissions): string {
+  const i = '          ';
+  const direction = (name: string, p: { allow: string[]; deny: string[] }): string =>
+    [`${i}${name}: {`, `${i}  allow: ${list(p.allow, `${i}  `)}`, ...(p.deny.length === 0 ? [] : [`${i}  deny: ${list(p.deny, `${i}  `)}`]), `${i}}`].join('\n');
+  return [
+    `      # ${key.identity}`,
+    `      {`,
+    `        nkey: ${quote(key.publicKey)}`,
+    `        permissions: {`,
+    direction('publish', permissions.publish),
+    direction('subscribe', permissions.subscribe),
+    ...(permissions.allowResponses ? [`${i}allow_responses: true`] : []),
+    `        }`,
+    `      }`,
+  ].join('\n');
+}
+
+/** `auth.conf`: the account block with every identity. */
+export function renderAuthConfig(users: readonly { key: IdentityKey; permissions: NatsPermissions }[]): string {
+  return [
+    '# Written by `multi-agent auth generate` from the bus-access declaration: regenerate, do not edit.',
+    `# One account, ${PLATFORM_ACCOUNT}, with JetStream; one nkey user per identity. No no_auth_user:`,
+    '# a connection without a known key is refused.',
+    'accounts {',
+    `  ${PLATFORM_ACCOUNT} {`,
+    '    jetstream: enabled',
+    '    users: [',
+    users.map((u) => user(u.key, u.permissions)).join('\n'),
+    '    ]',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** `nats.conf`: a single server with JetStream and the identities of `auth.conf`. */
+export function renderServerConfig(options: { port: number; storeDir: string }): string {
+  return [
+    '# Written by `multi-agent auth generate`: a single nats-server with JetStream and the',
+    '# platform identities. For a server of your own, include auth.conf into its config instead.',
+    `port: ${options.port}`,
+    'jetstream {',
+    `  store_dir: ${quote(options.storeDir)}`,
+    '}',
+    'include ./auth.conf',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,33 @@
+/**
+ * What each identity may do, as a Markdown table built from the bus-access declaration (the
+ * README's Security section carries it; a test keeps the copy current).
+ */
+import { BUS_IDENTITIES, CLIENT_BUS_ACCESS, SERVICE_BUS_ACCESS } from '@multi-agent/service-kit';
+import type { BusAccess, BusIdentity } from '@multi-agent/service-kit';
+
+const code = (items: readonly string[]): string => (items.length === 0 ? '-' : [...new Set(items)].map((s) => `\`${s}\``).join(', '));
+
+function serviceRow(identity: string, access: Readonly<BusAccess>): string {
+  const durables = access.consumes.filter((c) => c.durable !== undefined).map((c) => c.subject);
+  const readers = access.consumes.filter((c) => c.durable === undefined).map((c) => c.subject);
+  const requests = [...access.serves.map((s) => `serves ${s}`), ...access.calls.map((s) => `calls ${s}`)];
+  const operations = [...(access.inspects.length === 0 ? [] : [`inspects ${access.inspects.join(', ')}`]), ...access.deletesFrom.map((s) => `deletes ${s} messages`)];
+  return `| ${identity} | ${code(access.publishes)} | ${code(durables)} | ${code(readers)} | ${code(requests)} | ${code([...access.kvBuckets, ...access.objectStores])} | ${operations.length === 0 ? '-' : operations.join('; ')} |`;
+}
+
+const FIXED: Record<Exclude<BusIdentity, keyof typeof SERVICE_BUS_ACCESS>, string> = {
+  admin:
+    '| admin | replays to event subjects, `dlq.*` | creates and updates every declared durable | every stream | - | every bucket | creates and updates every stream and bucket (`multi-agent provision`); purges only the DLQ; never deletes a stream |',
+  readonly: '| readonly | - | - | every stream, live subjects too (CLI `streams`, `tail`, `trace`, `dlq ls`, `doctor`) | - | reads every bucket | inspects every stream |',
+};
+
+/** The Markdown table: one row per identity, then what every service's client adds. */
+export function permissionsTable(): string {
+  const rows = BUS_IDENTITIES.map((identity) => (identity === 'admin' || identity === 'readonly' ? FIXED[identity] : serviceRow(identity, SERVICE_BUS_ACCESS[identity])));
+  return [
+    '| Identity | Publishes | Durable consumers | Reads (ephemeral) | Request/reply | Buckets | Stream operations |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    serviceRow('every service (its bus client)', CLIENT_BUS_ACCESS),
+  ].join('\n');
+}
