@@ -72,7 +72,7 @@ async function serviceMetrics(server: NatsServer): Promise<Map<string, string[]>
   const starters: Record<string, (client: NatsClient) => Promise<() => Promise<void>>> = {
     gateway: (client) => startGateway(client, { workflows, port: 0 }),
     orchestration: (client) => startOrchestration(client, { workflows }),
-    agent: (client) => startAgentService(client, {}),
+    agent: (client) => startAgentService(client, { workflows }),
     tool: (client) => startToolService(client, {}),
     model: (client) => startModelService(client, { provider: new LocalModelProvider() }),
   };

@@ -10,7 +10,7 @@ import { createApiKey, parseApiKeys, startGateway } from '@multi-agent/gateway-s
 import { LocalModelProvider, startModelService } from '@multi-agent/model-service';
 import type { NatsClient } from '@multi-agent/nats-client';
 import { startOrchestration } from '@multi-agent/orchestration-service';
-import { busAccessOf, loadWorkflows, SERVICE_BUS_ACCESS } from '@multi-agent/service-kit';
+import { busAccessOf, loadWorkflows, SERVICE_BUS_ACCESS, validateWorkflow } from '@multi-agent/service-kit';
 import type { PlatformService, StopService } from '@multi-agent/service-kit';
 import { NatsProxy, NatsServer } from '@multi-agent/testing';
 import { startToolService } from '@multi-agent/tool-service';
@@ -62,10 +62,16 @@ async function runWorkflow(workflowId: string, input: Record<string, unknown>): 
 
 beforeAll(async () => {
   server = await NatsServer.start();
-  const workflows = await loadWorkflows();
+  // The shipped workflows, and one whose model chooses a tool (agent.tool.called).
+  const toolUse = validateWorkflow({
+    id: 'tool-use',
+    name: 'Tool use',
+    nodes: [{ id: 'ask', type: 'agent', agent: 'asker', prompt: 'What is calculator({"expression": "2 + 2"})?', modelTools: [{ tool: 'calculator' }] }],
+  });
+  const workflows = new Map([...(await loadWorkflows()), [toolUse.id, toolUse]]);
   await run('tool', (client) => startToolService(client));
   await run('model', (client) => startModelService(client, { provider: new LocalModelProvider({ tokenDelayMs: 1 }) }));
-  await run('agent', (client) => startAgentService(client));
+  await run('agent', (client) => startAgentService(client, { workflows }));
   await run('orchestration', (client) => startOrchestration(client, { workflows, sweepIntervalMs: 200 }));
   await run('gateway', async (client) => {
     const gateway = await startGateway(client, { workflows, port: 0, sseHeartbeatMs: 1000, auth: { apiKeys: parseApiKeys(apiKey.entry) } });
@@ -76,6 +82,7 @@ beforeAll(async () => {
   expect(await runWorkflow('research-summary', { topic: 'contracts' })).toBe('completed');
   expect(await runWorkflow('split-bill', { people: 4 })).toBe('completed');
   expect(await runWorkflow('split-bill', { people: 0 })).toBe('failed');
+  expect(await runWorkflow('tool-use', {})).toBe('completed');
   await cleanup.run();
 });
 
@@ -105,9 +112,10 @@ describe('bus access declaration', () => {
 
   it('names what a declaration misses', () => {
     const agent = busAccessOf('agent');
-    const withoutModelRequests = { ...agent, publishes: agent.publishes.filter((s) => s !== 'model.inference.requested'), calls: [] };
+    const withoutModelRequests = { ...agent, publishes: agent.publishes.filter((s) => s !== 'model.inference.requested' && s !== 'agent.tool.called'), calls: [] };
     expect(undeclared('agent', observed.get('agent')!, withoutModelRequests)).toEqual([
       'agent publishes model.inference.requested: not in publishes',
+      'agent publishes agent.tool.called: not in publishes',
       'agent calls tool.execute.request: not in calls',
     ]);
   });

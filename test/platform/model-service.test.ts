@@ -55,7 +55,7 @@ class RoutingProvider implements ModelProvider {
     private readonly local: ModelProvider,
     private readonly remote: ModelProvider,
   ) {}
-  stream(request: Parameters<ModelProvider['stream']>[0]): AsyncIterable<string> {
+  stream(request: Parameters<ModelProvider['stream']>[0]): ReturnType<ModelProvider['stream']> {
     if (request.prompt.startsWith('remote:')) return this.remote.stream(request);
     if (request.prompt.startsWith('rendezvous:')) return this.rendezvous.stream(request);
     return this.local.stream(request);

@@ -27,11 +27,13 @@ function count(events: DomainEvent[], type: string, nodeId?: string): number {
 
 it('an orchestration killed mid-workflow resumes the execution after restart', async () => {
   const executionId = await requestExecution(observer, 'perspectives');
-  // Both branches are running: kill the orchestration while the agents work.
+  // Both branches are running, and both agents have their requests (the record says running
+  // before the outbox publishes the requests): kill the orchestration while the agents work.
   await waitFor(async () => {
     const state = (await store.get(executionId))?.state;
     return state?.nodes.optimist?.status === 'running' && state.nodes.sceptic?.status === 'running';
   }, 20_000, 'both branches to run');
+  await waitFor(async () => count(await executionEvents(observer, executionId), EventSubjects.AGENT_EXECUTION_STARTED) === 2, 20_000, 'both agents to start');
   await processes.kill('orchestration');
 
   // The agents finish without an orchestration: their completions wait in the stream. (A

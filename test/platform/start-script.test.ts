@@ -86,7 +86,7 @@ describe('npm start', () => {
     expect(run.output()).toContain('provisioned as admin: stream EVENTS created');
     expect(await readdir(join(dir, 'nats-auth'))).toEqual(expect.arrayContaining(['auth.conf', 'nats.conf', 'admin.env', 'gateway.env']));
     const anonymous = new NatsClient({ servers: [`nats://127.0.0.1:${natsPort}`], maxReconnectAttempts: 0 }, 'anonymous', { logger: pino({ level: 'silent' }) });
-    await expect(anonymous.connect()).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
+    await expect(anonymous.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED' });
     expect(await probeNats(`nats://127.0.0.1:${natsPort}`)).toMatchObject({ jetstream: true });
     // Without configured credentials, the run's own admin key, printed once.
     const key = /API key: +(\S+)/.exec(run.output())?.[1] ?? '';

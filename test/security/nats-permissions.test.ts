@@ -15,7 +15,7 @@ import { createUser } from '@nats-io/nkeys';
 import { envFileOf, main, parseEnvFile, provisionTopology } from '@multi-agent/cli';
 import { subjectMatches } from '@multi-agent/events';
 import { startAgentService } from '@multi-agent/agent-service';
-import { startGateway } from '@multi-agent/gateway-service';
+import { createApiKey, parseApiKeys, startGateway } from '@multi-agent/gateway-service';
 import { LocalModelProvider, startModelService } from '@multi-agent/model-service';
 import { asPermissionError, ClientErrorCodes, errorCode, loadNatsConfig, NatsClient, PROVISION_COMMAND } from '@multi-agent/nats-client';
 import type { NatsConfigInput } from '@multi-agent/nats-client';
@@ -89,14 +89,14 @@ afterAll(async () => {
 describe('connecting', () => {
   it('refuses a connection without a key, and one with an unknown key', async () => {
     const anonymous = new NatsClient({ servers: [server.url], maxReconnectAttempts: 0, connectTimeoutMs: 2000 }, 'anonymous', { logger: testLogger });
-    expect(errorCode(await refusal(() => anonymous.connect()))).toBe(ClientErrorCodes.NOT_CONNECTED);
+    expect(errorCode(await refusal(() => anonymous.connect()))).toBe(ClientErrorCodes.AUTH_FAILED);
     const stranger = new NatsClient(
       { servers: [server.url], maxReconnectAttempts: 0, connectTimeoutMs: 2000, auth: { nkeySeed: new TextDecoder().decode(createUser().getSeed()) } },
       'stranger',
       { logger: testLogger },
     );
     const err = await refusal(() => stranger.connect());
-    expect(errorCode(err)).toBe(ClientErrorCodes.NOT_CONNECTED);
+    expect(errorCode(err)).toBe(ClientErrorCodes.AUTH_FAILED);
     expect(String(err)).toMatch(/authorization/i);
   });
 
@@ -186,10 +186,13 @@ describe('a workflow with auth on', () => {
     }
     cleanup.add(await startToolService(services.get('tool')!));
     cleanup.add(await startModelService(services.get('model')!, { provider: new LocalModelProvider({ tokenDelayMs: 1 }) }));
-    cleanup.add(await startAgentService(services.get('agent')!));
+    cleanup.add(await startAgentService(services.get('agent')!, { workflows }));
     cleanup.add(await startOrchestration(services.get('orchestration')!, { workflows, sweepIntervalMs: 200 }));
-    const gateway = await startGateway(services.get('gateway')!, { workflows, port: 0, sseHeartbeatMs: 1000 });
+    const operator = createApiKey('operator', 'admin');
+    const gateway = await startGateway(services.get('gateway')!, { workflows, port: 0, sseHeartbeatMs: 1000, auth: { apiKeys: parseApiKeys(operator.entry) } });
     cleanup.add(gateway);
+    const authorization = `Bearer ${operator.key}`;
+    const fetch = (url: string, init: RequestInit = {}): Promise<Response> => globalThis.fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization } });
 
     const response = await fetch(`${gateway.url}/api/workflows/research-summary/executions`, {
       method: 'POST',
@@ -205,7 +208,7 @@ describe('a workflow with auth on', () => {
     expect(state).toMatchObject({ status: 'completed' });
     const events = (await (await fetch(`${gateway.url}/api/executions/${executionId}/events`)).json()) as { events: { eventType: string }[] };
     expect(events.events.map((e) => e.eventType)).toEqual(expect.arrayContaining(['execution.completed', 'agent.execution.completed']));
-    const tokens = await readSse(`${gateway.url}/api/executions/${executionId}/tokens`);
+    const tokens = await readSse(`${gateway.url}/api/executions/${executionId}/tokens`, { headers: { authorization } });
     expect(tokens.events.length).toBeGreaterThan(1);
     // Nothing was dead-lettered along the way (a refused call would have been).
     expect((await admin.jetstream.jsm.streams.info('DLQ')).state.messages).toBe(0);
@@ -239,7 +242,7 @@ describe('the CLI as readonly', () => {
     return stdout;
   }
 
-  it('runs the read commands: streams with consumers, dead letters, a flow\'s trace', async () => {
+  it('runs the read commands: streams with consumers, dead letters, a flow\'s trace, the audit trail', async () => {
     expect(executionId).not.toBe('');
     const streams = JSON.parse(await cli('streams', '--consumers', '--json')) as { consumers: { name: string }[] };
     expect(streams.consumers.map((c) => c.name)).toEqual(expect.arrayContaining(declaredDurables().map((d) => d.durable)));
@@ -247,5 +250,13 @@ describe('the CLI as readonly', () => {
     expect(deadLetters).toHaveLength(1);
     const trace = JSON.parse(await cli('trace', executionId, '--json')) as unknown;
     expect(JSON.stringify(trace)).toContain('execution.completed');
+    // The audit trail says who started the workflow and who purged a dead letter.
+    const audit = JSON.parse(await cli('audit', '--json')) as { action: string; userId: string; executionId?: string }[];
+    expect(audit, JSON.stringify(audit)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ action: 'execution.started', userId: 'operator', executionId }),
+        expect.objectContaining({ action: 'dead-letters.purged', userId: 'operator' }),
+      ]),
+    );
   });
 });

@@ -7,8 +7,8 @@ import { AckPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import { pino } from 'pino';
 import { main } from '@multi-agent/cli';
-import { NatsClient } from '@multi-agent/nats-client';
-import { declaredDurables } from '@multi-agent/service-kit';
+import { NatsClient, platformStreams } from '@multi-agent/nats-client';
+import { declaredDurables, PLATFORM_KV_BUCKETS, PLATFORM_OBJECT_STORES } from '@multi-agent/service-kit';
 import { NatsServer } from '@multi-agent/testing';
 
 let server: NatsServer;
@@ -53,7 +53,7 @@ describe('provision', () => {
     const { code, out } = await provision();
     expect(code).toBe(0);
     const rows = out.slice(1).filter((l) => /^(stream|bucket|object-store|durable)\s/.test(l));
-    expect(rows.length).toBe(4 + 4 + 1 + declaredDurables().length);
+    expect(rows.length).toBe(platformStreams().length + PLATFORM_KV_BUCKETS.length + PLATFORM_OBJECT_STORES.length + declaredDurables().length);
     expect(rows.filter((l) => !/\sunchanged\s*$/.test(l))).toEqual([]);
   });
 

@@ -11,7 +11,7 @@ import { DEFAULT_EVENT_VERSION } from './base.js';
 import { createEvent } from './create.js';
 import type { CreateEventOptions } from './create.js';
 import type { EventDataMap, EventOf } from './event-map.js';
-import { getEventSchema } from './registry.js';
+import { resolveEventSchema } from './registry.js';
 
 /** The runtime side of one typed event. */
 export interface EventContract<S extends keyof EventDataMap> {
@@ -21,7 +21,7 @@ export interface EventContract<S extends keyof EventDataMap> {
   readonly version: string;
   /** Builds the event (new eventId, now, version) and validates it. */
   create(data: EventDataMap[S], options?: CreateEventOptions): EventOf<S>;
-  /** True when `event` is this event type and its data matches the schema. */
+  /** True when `event` is this event type, of a version this package reads, and its data matches that version's schema. */
   is(event: BaseEvent): event is EventOf<S>;
 }
 
@@ -33,7 +33,12 @@ export function eventContract<S extends keyof EventDataMap>(subject: S): EventCo
     create: (data: EventDataMap[S], options?: CreateEventOptions) => createEvent(subject, data, options),
     is: (event: BaseEvent): event is EventOf<S> => {
       if (event.eventType !== subject) return false;
-      const schema = getEventSchema(subject, event.version);
+      let schema;
+      try {
+        schema = resolveEventSchema(subject, event.version)?.schema;
+      } catch {
+        return false; // a version this package cannot read
+      }
       return schema === undefined || schema.safeParse((event as { data?: unknown }).data).success;
     },
   });

@@ -15,6 +15,7 @@ export const EventErrorCodes = {
   DECODE: 'DECODE',
   ENCODE: 'ENCODE',
   SCHEMA_CONFLICT: 'SCHEMA_CONFLICT',
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
 } as const;
 
 /** Base class of every error thrown by the event bus packages. */
@@ -181,5 +182,37 @@ export class SchemaConflictError extends EventBusError {
     this.name = 'SchemaConflictError';
     this.eventType = eventType;
     this.version = version;
+  }
+}
+
+/**
+ * An event of a known type carries a schema version this consumer cannot read: a major version
+ * it has no schema for (or a version that is not `major.minor`). A new major may change or
+ * remove fields, so guessing is unsafe; retrying cannot help either. Consumers send such events
+ * to the DLQ at once (reason `validation`), and publishing one is refused.
+ */
+export class UnsupportedVersionError extends EventBusError {
+  declare readonly code: 'UNSUPPORTED_VERSION';
+  /** The event's `eventType`. */
+  readonly eventType: string;
+  /** The version it carries. */
+  readonly version: string;
+  /** The versions registered for its type, e.g. `['1.0', '1.1']`. */
+  readonly supported: string[];
+
+  /**
+   * @param eventType - the event's type
+   * @param version - the version it carries
+   * @param supported - the versions registered for that type
+   */
+  constructor(eventType: string, version: string, supported: string[]) {
+    super(
+      EventErrorCodes.UNSUPPORTED_VERSION,
+      `Unsupported version ${JSON.stringify(version)} of ${eventType}: this consumer reads ${supported.join(', ')} (a newer minor of a known major is read by the highest known minor below it; an unknown major is refused)`,
+    );
+    this.name = 'UnsupportedVersionError';
+    this.eventType = eventType;
+    this.version = version;
+    this.supported = supported;
   }
 }

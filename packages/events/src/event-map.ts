@@ -13,6 +13,7 @@ import type {
   AgentExecutionFailedData,
   AgentExecutionRequestedData,
   AgentExecutionStartedData,
+  AgentToolCalledData,
   AgentUpdatedData,
   ExecutionCancelledData,
   ExecutionCompletedData,
@@ -66,6 +67,7 @@ export interface EventDataMap {
   'agent.execution.started': AgentExecutionStartedData;
   'agent.execution.completed': AgentExecutionCompletedData;
   'agent.execution.failed': AgentExecutionFailedData;
+  'agent.tool.called': AgentToolCalledData;
   'tool.execution.requested': ToolExecutionRequestedData;
   'tool.execution.completed': ToolExecutionCompletedData;
   'tool.execution.failed': ToolExecutionFailedData;

@@ -104,6 +104,11 @@ export type AgentExecutionFailedEvent = EventOf<'agent.execution.failed'>;
 /** Build, recognise and check `AgentExecutionFailedEvent` at runtime (see {@link EventContract}). */
 export const AgentExecutionFailedEvent = eventContract(EventSubjects.AGENT_EXECUTION_FAILED);
 
+/** `agent.tool.called`: the typed event of this subject. */
+export type AgentToolCalledEvent = EventOf<'agent.tool.called'>;
+/** Build, recognise and check `AgentToolCalledEvent` at runtime (see {@link EventContract}). */
+export const AgentToolCalledEvent = eventContract(EventSubjects.AGENT_TOOL_CALLED);
+
 /** `tool.execution.requested`: the typed event of this subject. */
 export type ToolExecutionRequestedEvent = EventOf<'tool.execution.requested'>;
 /** Build, recognise and check `ToolExecutionRequestedEvent` at runtime (see {@link EventContract}). */

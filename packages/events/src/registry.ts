@@ -1,10 +1,12 @@
 /**
  * The schema registry and event validation.
  *
- * `version` is the schema version of `data`: a schema is registered per (eventType, version).
- * The platform's schemas (version 1.0) are registered at load; applications add their own.
- * An event whose type has no registered schema passes through untouched, so the bus can carry
- * events this package does not know.
+ * `version` is the schema version of `data`, `major.minor`: a schema is registered per
+ * (eventType, version). The platform's schemas (1.0, and the later minors of some) are
+ * registered at load; applications add their own. An event whose type has no registered schema
+ * passes through untouched, so the bus can carry events this package does not know. For a
+ * known type, an unknown minor of a known major is read with the highest known minor below it
+ * (minors only add fields, and schemas are loose); an unknown major is refused.
  *
  * @packageDocumentation
  */
@@ -12,8 +14,8 @@ import * as z from 'zod';
 import type { BaseEvent } from './base.js';
 import { DEFAULT_EVENT_VERSION } from './base.js';
 import { deadLetterDataSchema } from './dead-letter.js';
-import { SchemaConflictError, ValidationError, type ValidationIssue } from './errors.js';
-import { eventDataSchemas } from './schemas.js';
+import { SchemaConflictError, UnsupportedVersionError, ValidationError, type ValidationIssue } from './errors.js';
+import { eventDataSchemas, laterEventDataSchemas } from './schemas.js';
 import { assertPublishSubject, EventSubjects, subjectMatches } from './subjects.js';
 
 // Header values cannot carry CR/LF (it would end the header line) or other control characters.
@@ -66,9 +68,25 @@ const patternSchemas: { pattern: string; version: string; schema: z.ZodType }[] 
   { pattern: EventSubjects.DLQ_ALL, version: DEFAULT_EVENT_VERSION, schema: deadLetterDataSchema },
 ];
 
-for (const [eventType, schema] of Object.entries(eventDataSchemas)) {
-  schemas.set(key(eventType, DEFAULT_EVENT_VERSION), { eventType, version: DEFAULT_EVENT_VERSION, schema });
-  builtIn.add(key(eventType, DEFAULT_EVENT_VERSION));
+// The registered versions of each event type (patterns excluded), for resolving an unknown minor.
+const versionsByType = new Map<string, Set<string>>();
+
+function store(eventType: string, version: string, schema: z.ZodType): void {
+  schemas.set(key(eventType, version), { eventType, version, schema });
+  const versions = versionsByType.get(eventType) ?? new Set<string>();
+  versions.add(version);
+  versionsByType.set(eventType, versions);
+}
+
+const builtInSchemas: [string, string, z.ZodType][] = [
+  ...Object.entries(eventDataSchemas).map(([eventType, schema]): [string, string, z.ZodType] => [eventType, DEFAULT_EVENT_VERSION, schema]),
+  ...Object.entries(laterEventDataSchemas).flatMap(([eventType, byVersion]) =>
+    Object.entries(byVersion).map(([version, schema]): [string, string, z.ZodType] => [eventType, version, schema]),
+  ),
+];
+for (const [eventType, version, schema] of builtInSchemas) {
+  store(eventType, version, schema);
+  builtIn.add(key(eventType, version));
 }
 
 /**
@@ -90,7 +108,7 @@ export function registerEventSchema(eventType: string, version: string, dataSche
   }
   const k = key(eventType, version);
   if (builtIn.has(k) && schemas.get(k)?.schema !== dataSchema) throw new SchemaConflictError(eventType, version);
-  schemas.set(k, { eventType, version, schema: dataSchema });
+  store(eventType, version, dataSchema);
 }
 
 /**
@@ -102,6 +120,9 @@ export function registerEventSchema(eventType: string, version: string, dataSche
 export function unregisterEventSchema(eventType: string, version: string): boolean {
   const k = key(eventType, version);
   if (builtIn.has(k)) return false;
+  const versions = versionsByType.get(eventType);
+  versions?.delete(version);
+  if (versions?.size === 0) versionsByType.delete(eventType);
   return schemas.delete(k);
 }
 
@@ -119,6 +140,43 @@ export function getEventSchema(eventType: string, version: string): z.ZodType | 
   const schema = patternSchemas.find((p) => p.version === version && subjectMatches(p.pattern, eventType))?.schema;
   patternLookups.set(k, schema);
   return schema;
+}
+
+/** A `major.minor` version, as numbers; undefined when `version` is not of that form. */
+export function parseEventVersion(version: string): { major: number; minor: number } | undefined {
+  const match = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/.exec(version);
+  return match === null ? undefined : { major: Number(match[1]), minor: Number(match[2]) };
+}
+
+/**
+ * The schema an event of (`eventType`, `version`) is read with: the one registered for that
+ * version; else, for an unknown minor of a known major (`1.7` when `1.0` and `1.1` are
+ * known), the highest registered minor below it, whose loose schema keeps the fields it does
+ * not know. `undefined` when the type has no schema at all (it passes through untouched).
+ *
+ * @throws {@link UnsupportedVersionError} when the type is known but its version is not
+ *   `major.minor` or names a major (or a minor below every known one) with no schema
+ */
+export function resolveEventSchema(eventType: string, version: string): { version: string; schema: z.ZodType } | undefined {
+  const exact = getEventSchema(eventType, version);
+  if (exact !== undefined) return { version, schema: exact };
+  const known = versionsByType.get(eventType) ?? patternVersions(eventType);
+  if (known === undefined || known.size === 0) return undefined;
+  const wanted = parseEventVersion(version);
+  let best: { version: string; minor: number } | undefined;
+  for (const candidate of known) {
+    const parsed = parseEventVersion(candidate);
+    if (wanted === undefined || parsed === undefined || parsed.major !== wanted.major || parsed.minor > wanted.minor) continue;
+    if (best === undefined || parsed.minor > best.minor) best = { version: candidate, minor: parsed.minor };
+  }
+  const schema = best === undefined ? undefined : getEventSchema(eventType, best.version);
+  if (best === undefined || schema === undefined) throw new UnsupportedVersionError(eventType, version, [...known].sort());
+  return { version: best.version, schema };
+}
+
+function patternVersions(eventType: string): Set<string> | undefined {
+  const versions = patternSchemas.filter((p) => subjectMatches(p.pattern, eventType)).map((p) => p.version);
+  return versions.length === 0 ? undefined : new Set(versions);
 }
 
 /** Every registered (eventType, version), built-in and application; DLQ appears as `dlq.*`. */
@@ -150,11 +208,13 @@ function toIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): Valid
  *
  * The envelope: `eventId` a non-empty string, `eventType` a valid publish subject, `timestamp`
  * a valid `Date`, `version` a non-empty string, `correlationId`/`causationId` strings when
- * present (header-bound strings may not contain control characters). Then, when a schema is
- * registered for (`eventType`, `version`), the `data` field. Unknown event types pass through.
+ * present (header-bound strings may not contain control characters). Then the `data` field,
+ * against the schema {@link resolveEventSchema} picks for (`eventType`, `version`). Unknown
+ * event types pass through.
  *
  * @returns the same event object (not a parsed copy: unknown fields and identity are kept)
  * @throws {@link ValidationError} listing every problem found, with readable paths
+ * @throws {@link UnsupportedVersionError} when the type is known and the version is not readable
  */
 export function validateEvent<E extends BaseEvent>(event: E): E {
   const record: Record<string, unknown> =
@@ -164,7 +224,7 @@ export function validateEvent<E extends BaseEvent>(event: E): E {
   const envelope = envelopeIsValid(record) ? undefined : envelopeSchema.safeParse(event);
   const issues: ValidationIssue[] = envelope === undefined || envelope.success ? [] : toIssues(envelope.error);
 
-  const dataSchema = eventType === '' || version === '' ? undefined : getEventSchema(eventType, version);
+  const dataSchema = eventType === '' || version === '' ? undefined : resolveEventSchema(eventType, version)?.schema;
   if (dataSchema !== undefined) {
     const data = dataSchema.safeParse(record.data);
     if (!data.success) issues.push(...toIssues(data.error, ['data']));

@@ -1,5 +1,6 @@
 /**
- * Runtime schemas (zod v4) of every event's `data`, version 1.0, and the types inferred from them.
+ * Runtime schemas (zod v4) of every event's `data`, version 1.0 (and the later minor versions
+ * of some), and the types inferred from them.
  *
  * Objects are `z.looseObject`: a field added by a newer producer is kept, not rejected, so
  * consumers can be upgraded after producers (forward compatibility). The exported TypeScript
@@ -205,15 +206,43 @@ export type AgentDeletedData = InferData<typeof agentDeletedDataSchema>;
 // ---------------------------------------------------------------------------------------------
 // agent.execution.*
 
-/** Data of `agent.execution.requested`: run one agent node of an execution. */
+/** Data of `agent.execution.requested` version 1.0: run one agent node of an execution. */
 export const agentExecutionRequestedDataSchema = z.looseObject({
   agentId: subjectTokenSchema,
   executionId: subjectTokenSchema,
   nodeId: subjectTokenSchema,
   input: z.unknown().optional(),
 });
-/** Data of `agent.execution.requested`. */
-export type AgentExecutionRequestedData = InferData<typeof agentExecutionRequestedDataSchema>;
+
+/**
+ * Which agent definition to run (`agent.execution.requested` 1.1): its `id` (= `agentId`) and
+ * the `revision` of the definition the producer resolved, a digest of its prompt, model and
+ * tools. The agent service runs the definition its own registry holds under that id and
+ * revision; it never takes a prompt or tools from the event.
+ */
+export const agentReferenceSchema = z.looseObject({
+  id: subjectTokenSchema,
+  revision: z.string().regex(/^[0-9a-f]{16,64}$/, 'must be 16-64 lowercase hex digits'),
+});
+/** The agent reference of `agent.execution.requested` 1.1: `{ id, revision }`. */
+export type AgentReference = InferData<typeof agentReferenceSchema>;
+
+/**
+ * Data of `agent.execution.requested` version 1.1: version 1.0 plus the typed agent reference
+ * `agentRef`, whose `id` must equal `agentId`. A minor version only adds fields, so a consumer
+ * that knows only 1.0 reads a 1.1 event with the 1.0 schema.
+ */
+export const agentExecutionRequestedDataSchemaV1_1 = agentExecutionRequestedDataSchema
+  .extend({ agentRef: agentReferenceSchema })
+  .refine((data) => data.agentRef.id === data.agentId, { error: 'must name the same agent as agentId', path: ['agentRef', 'id'] });
+
+/**
+ * Data of `agent.execution.requested` (versions 1.0 and 1.1): `agentRef` is set from 1.1 on.
+ */
+export type AgentExecutionRequestedData = InferData<typeof agentExecutionRequestedDataSchema> & {
+  /** The agent definition to run (version 1.1 and later). */
+  agentRef?: AgentReference;
+};
 
 /** Data of `agent.execution.started`. */
 export const agentExecutionStartedDataSchema = z.looseObject({
@@ -243,6 +272,25 @@ export const agentExecutionFailedDataSchema = z.looseObject({
 });
 /** Data of `agent.execution.failed`. */
 export type AgentExecutionFailedData = InferData<typeof agentExecutionFailedDataSchema>;
+
+/**
+ * Data of `agent.tool.called`: one tool call an agent made because its model asked for it
+ * (step `step` of the node's model/tool loop), with the tool's result or the error the model
+ * was told. A record of the step, for the execution's event history: nothing consumes it.
+ */
+export const agentToolCalledDataSchema = z.looseObject({
+  agentId: subjectTokenSchema,
+  executionId: subjectTokenSchema,
+  nodeId: subjectTokenSchema,
+  step: z.int().positive(),
+  callId: nonEmpty,
+  toolId: nonEmpty,
+  input: z.unknown().optional(),
+  output: z.unknown().optional(),
+  error: errorInfoSchema.optional(),
+});
+/** Data of `agent.tool.called`. */
+export type AgentToolCalledData = InferData<typeof agentToolCalledDataSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // tool.execution.* (stored events) and tool.execute.* (core request/reply)
@@ -308,8 +356,59 @@ export const modelInferenceRequestedDataSchema = z.looseObject({
   /** Stream tokens to model.token.stream.<executionId> while generating. */
   stream: z.boolean().optional(),
 });
-/** Data of `model.inference.requested`. */
-export type ModelInferenceRequestedData = InferData<typeof modelInferenceRequestedDataSchema>;
+
+/** A tool call the model asks for: the call's `id` (echoed in the result), the tool's `name` and its `arguments`. */
+export const modelToolCallSchema = z.looseObject({
+  id: nonEmpty,
+  name: nonEmpty,
+  arguments: jsonRecord,
+});
+/** A tool call the model asks for. */
+export type ModelToolCall = InferData<typeof modelToolCallSchema>;
+
+/**
+ * One message of a conversation with the model: the user's prompt, the model's earlier answer
+ * (with the tool calls it asked for), or a tool's result (`toolCallId` = the call it answers;
+ * `content` = the result as JSON).
+ */
+export const chatMessageSchema = z.looseObject({
+  role: z.enum(['system', 'user', 'assistant', 'tool']),
+  content: z.string(),
+  toolCalls: z.array(modelToolCallSchema).optional(),
+  toolCallId: z.string().optional(),
+});
+/** One message of a conversation with the model. */
+export type ChatMessage = InferData<typeof chatMessageSchema>;
+
+/** A tool offered to the model: its name, what it does, and the JSON Schema of its arguments. */
+export const modelToolSchema = z.looseObject({
+  name: nonEmpty,
+  description: z.string().optional(),
+  parameters: jsonRecord.optional(),
+});
+/** A tool offered to the model. */
+export type ModelTool = InferData<typeof modelToolSchema>;
+
+/**
+ * Data of `model.inference.requested` version 1.1: 1.0 plus the conversation so far
+ * (`messages`, which then replaces `prompt` as the model's input; `prompt` stays the first user
+ * message) and the `tools` the model may call.
+ */
+export const modelInferenceRequestedDataSchemaV1_1 = modelInferenceRequestedDataSchema.extend({
+  messages: z.array(chatMessageSchema).min(1).optional(),
+  tools: z.array(modelToolSchema).optional(),
+});
+
+/** The version of `model.inference.requested` and `.completed` that carries tools and tool calls. */
+export const MODEL_TOOL_USE_VERSION = '1.1';
+
+/** Data of `model.inference.requested` (1.0, and from 1.1 `messages` and `tools`). */
+export type ModelInferenceRequestedData = InferData<typeof modelInferenceRequestedDataSchema> & {
+  /** The conversation so far (1.1). */
+  messages?: ChatMessage[];
+  /** The tools the model may call (1.1). */
+  tools?: ModelTool[];
+};
 
 /** Data of `model.inference.completed`. */
 export const modelInferenceCompletedDataSchema = z.looseObject({
@@ -319,8 +418,17 @@ export const modelInferenceCompletedDataSchema = z.looseObject({
   tokenCount: z.int().nonnegative(),
   model: z.string().optional(),
 });
-/** Data of `model.inference.completed`. */
-export type ModelInferenceCompletedData = InferData<typeof modelInferenceCompletedDataSchema>;
+
+/** Data of `model.inference.completed` version 1.1: 1.0 plus the `toolCalls` the model asks for instead of (or with) `text`. */
+export const modelInferenceCompletedDataSchemaV1_1 = modelInferenceCompletedDataSchema.extend({
+  toolCalls: z.array(modelToolCallSchema).optional(),
+});
+
+/** Data of `model.inference.completed` (1.0, and from 1.1 `toolCalls`). */
+export type ModelInferenceCompletedData = InferData<typeof modelInferenceCompletedDataSchema> & {
+  /** The tool calls the model asks for (1.1). */
+  toolCalls?: ModelToolCall[];
+};
 
 /** Data of `model.inference.failed`. */
 export const modelInferenceFailedDataSchema = z.looseObject({
@@ -412,6 +520,7 @@ export const eventDataSchemas = {
   [EventSubjects.AGENT_EXECUTION_STARTED]: agentExecutionStartedDataSchema,
   [EventSubjects.AGENT_EXECUTION_COMPLETED]: agentExecutionCompletedDataSchema,
   [EventSubjects.AGENT_EXECUTION_FAILED]: agentExecutionFailedDataSchema,
+  [EventSubjects.AGENT_TOOL_CALLED]: agentToolCalledDataSchema,
   [EventSubjects.TOOL_EXECUTION_REQUESTED]: toolExecutionRequestedDataSchema,
   [EventSubjects.TOOL_EXECUTION_COMPLETED]: toolExecutionCompletedDataSchema,
   [EventSubjects.TOOL_EXECUTION_FAILED]: toolExecutionFailedDataSchema,
@@ -424,3 +533,13 @@ export const eventDataSchemas = {
   [EventSubjects.VECTOR_DELETED]: vectorDeletedDataSchema,
   [EventSubjects.VECTOR_SEARCH_COMPLETED]: vectorSearchCompletedDataSchema,
 } as const;
+
+/**
+ * The platform's data schemas of versions after 1.0, by subject and version. Every one only
+ * adds fields to the version before it (docs/architecture.md, "Versions").
+ */
+export const laterEventDataSchemas: Readonly<Record<string, Readonly<Record<string, z.ZodType>>>> = {
+  [EventSubjects.AGENT_EXECUTION_REQUESTED]: { '1.1': agentExecutionRequestedDataSchemaV1_1 },
+  [EventSubjects.MODEL_INFERENCE_REQUESTED]: { '1.1': modelInferenceRequestedDataSchemaV1_1 },
+  [EventSubjects.MODEL_INFERENCE_COMPLETED]: { '1.1': modelInferenceCompletedDataSchemaV1_1 },
+};

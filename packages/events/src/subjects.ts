@@ -46,6 +46,8 @@ export const EventSubjects = {
   AGENT_EXECUTION_STARTED: 'agent.execution.started',
   AGENT_EXECUTION_COMPLETED: 'agent.execution.completed',
   AGENT_EXECUTION_FAILED: 'agent.execution.failed',
+  // agent.tool.* — the tool calls an agent's model asked for
+  AGENT_TOOL_CALLED: 'agent.tool.called',
 
   // tool.execution.* — tool execution (stored in the EVENTS stream)
   TOOL_EXECUTION_REQUESTED: 'tool.execution.requested',

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deepJsonText, hostileString, hostileValue, jsonishText, returnsOrThrowsTyped } from '@multi-agent/testing/hostile-input';
-import { DecodeError, decodeEvent, decodeTokenMessage, encodeEvent, EncodeError, EventSubjects, validateEvent, ValidationError } from '../src/index.js';
+import { DecodeError, decodeEvent, decodeTokenMessage, encodeEvent, EncodeError, EventBusError, EventSubjects, validateEvent } from '../src/index.js';
 
 const encoder = new TextEncoder();
 
@@ -45,7 +45,7 @@ describe('decodeEvent on hostile bytes (property)', () => {
     );
   });
 
-  it('decodes a hostile envelope to a well-formed event, or throws DecodeError; validation then throws only ValidationError; re-encoding round-trips', () => {
+  it('decodes a hostile envelope to a well-formed event, or throws DecodeError; validation then throws only ValidationError or UnsupportedVersionError; re-encoding round-trips', () => {
     fc.assert(
       fc.property(envelopeText, (text) => {
         const event = returnsOrThrowsTyped(() => decodeEvent(text), DecodeError, DECODE);
@@ -53,7 +53,7 @@ describe('decodeEvent on hostile bytes (property)', () => {
         expect(typeof event.eventId).toBe('string');
         expect(event.timestamp).toBeInstanceOf(Date);
         expect(Number.isNaN(event.timestamp.getTime())).toBe(false);
-        returnsOrThrowsTyped(() => validateEvent(event), ValidationError, ['VALIDATION']);
+        returnsOrThrowsTyped(() => validateEvent(event), EventBusError, ['VALIDATION', 'UNSUPPORTED_VERSION']);
         const bytes = returnsOrThrowsTyped(() => encodeEvent(event), EncodeError, ['ENCODE']);
         expect(bytes).toBeDefined();
         expect(decodeEvent(bytes!)).toEqual(event);

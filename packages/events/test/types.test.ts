@@ -4,6 +4,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   type AgentExecutionCompletedEvent,
   type AgentExecutionRequestedEvent,
+  type agentReferenceSchema,
   createEvent,
   type DomainEvent,
   type EventDataMap,
@@ -83,7 +84,14 @@ describe('types', () => {
   it('EventDataMap matches the schemas, key for key', () => {
     expectTypeOf<keyof EventDataMap>().toEqualTypeOf<keyof typeof eventDataSchemas>();
     type FromSchemas = { -readonly [K in keyof typeof eventDataSchemas]: InferData<(typeof eventDataSchemas)[K]> };
-    expectTypeOf<EventDataMap>().toEqualTypeOf<FromSchemas>();
+    // Subjects with a 1.1: the 1.0 fields, and the 1.1 fields as optional ones (a 1.0 event has none).
+    type Requested = 'agent.execution.requested';
+    type Versioned = Requested | 'model.inference.requested' | 'model.inference.completed';
+    expectTypeOf<Omit<EventDataMap, Versioned>>().toEqualTypeOf<Omit<FromSchemas, Versioned>>();
+    expectTypeOf<Omit<EventDataMap[Requested], 'agentRef'>>().toEqualTypeOf<FromSchemas[Requested]>();
+    expectTypeOf<Omit<EventDataMap['model.inference.requested'], 'messages' | 'tools'>>().toEqualTypeOf<FromSchemas['model.inference.requested']>();
+    expectTypeOf<Omit<EventDataMap['model.inference.completed'], 'toolCalls'>>().toEqualTypeOf<FromSchemas['model.inference.completed']>();
+    expectTypeOf<Required<EventDataMap[Requested]>['agentRef']>().toEqualTypeOf<InferData<typeof agentReferenceSchema>>();
     expectTypeOf<keyof EventDataMap>().toExtend<EventSubject>();
   });
 

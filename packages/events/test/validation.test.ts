@@ -2,17 +2,22 @@ import { v4 as uuidv4 } from 'uuid';
 import * as z from 'zod';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  agentExecutionRequestedDataSchema,
+  AgentExecutionRequestedEvent,
   type BaseEvent,
   type DomainEvent,
   eventDataSchemas,
   eventJsonSchemas,
   EventSubjects,
   getEventSchema,
+  laterEventDataSchemas,
   listEventSchemas,
   registerEventSchema,
+  resolveEventSchema,
   SchemaConflictError,
   SubjectTokenError,
   unregisterEventSchema,
+  UnsupportedVersionError,
   validateEvent,
   ValidationError,
 } from '../src/index.js';
@@ -150,9 +155,45 @@ describe('validateEvent: unknown types and versions', () => {
     expect(e).toEqual(before);
   });
 
-  it('does not apply the 1.0 schema to another version', () => {
-    const e = event(EventSubjects.EXECUTION_STARTED, { totally: 'different' }, { version: '2.0' });
+  it('refuses a major version of a known type that has no schema, with a typed error', () => {
+    for (const version of ['2.0', 'v1', '1', '1.0.1']) {
+      const e = event(EventSubjects.EXECUTION_STARTED, { totally: 'different' }, { version });
+      let thrown: unknown;
+      try {
+        validateEvent(e);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(UnsupportedVersionError);
+      expect(thrown).toMatchObject({ code: 'UNSUPPORTED_VERSION', eventType: EventSubjects.EXECUTION_STARTED, version, supported: ['1.0'] });
+    }
+  });
+
+  it('reads an unknown minor of a known major with the highest known minor below it, keeping unknown fields', () => {
+    const data = { executionId: 'e1', workflowId: 'w1', userId: 'u1', addedIn14: { any: 'thing' } };
+    const e = event(EventSubjects.EXECUTION_STARTED, data, { version: '1.4' });
     expect(validateEvent(e)).toBe(e);
+    expect(e.data).toEqual(data);
+    expect(resolveEventSchema(EventSubjects.EXECUTION_STARTED, '1.4')?.version).toBe('1.0');
+    // Still validated: the 1.0 fields must be there.
+    expect(failure(event(EventSubjects.EXECUTION_STARTED, { executionId: 'e1' }, { version: '1.4' })).issues.map((i) => i.path)).toEqual(['data.workflowId', 'data.userId']);
+  });
+
+  it('agent.execution.requested: 1.1 requires the agent reference; 1.0 and a later 1.x minor read by the nearest known schema', () => {
+    const base = { agentId: 'writer', executionId: 'e1', nodeId: 'n1' };
+    const agentRef = { id: 'writer', revision: '0123456789abcdef' };
+    expect(resolveEventSchema(EventSubjects.AGENT_EXECUTION_REQUESTED, '1.0')?.version).toBe('1.0');
+    expect(resolveEventSchema(EventSubjects.AGENT_EXECUTION_REQUESTED, '1.1')?.version).toBe('1.1');
+    expect(resolveEventSchema(EventSubjects.AGENT_EXECUTION_REQUESTED, '1.9')?.version).toBe('1.1');
+    expect(failure(event(EventSubjects.AGENT_EXECUTION_REQUESTED, base, { version: '1.1' })).issues.map((i) => i.path)).toEqual(['data.agentRef']);
+    expect(failure(event(EventSubjects.AGENT_EXECUTION_REQUESTED, { ...base, agentRef: { ...agentRef, id: 'other' } }, { version: '1.1' })).issues.map((i) => i.path)).toEqual(['data.agentRef.id']);
+    expect(failure(event(EventSubjects.AGENT_EXECUTION_REQUESTED, { ...base, agentRef: { ...agentRef, revision: 'x' } }, { version: '1.9' })).issues.map((i) => i.path)).toEqual(['data.agentRef.revision']);
+    const v11 = event(EventSubjects.AGENT_EXECUTION_REQUESTED, { ...base, agentRef }, { version: '1.1' });
+    expect(validateEvent(v11)).toBe(v11);
+    // What a consumer that knows only 1.0 does with it: the 1.0 schema reads it, agentRef kept as an unknown field.
+    expect(agentExecutionRequestedDataSchema.parse(v11.data)).toEqual({ ...base, agentRef });
+    expect(AgentExecutionRequestedEvent.is(v11)).toBe(true);
+    expect(AgentExecutionRequestedEvent.is({ ...v11, version: '2.0' })).toBe(false);
   });
 });
 
@@ -206,6 +247,9 @@ describe('eventJsonSchemas', () => {
     expect(requested.required.sort()).toEqual(['executionId', 'userId', 'workflowId']);
     expect(requested.properties.executionId?.pattern).toBe('^[A-Za-z0-9_-]{1,128}$');
     expect(Object.keys(schemas)).toContain('dlq.*@1.0');
-    expect(Object.keys(schemas)).toHaveLength(Object.keys(eventDataSchemas).length + 1);
+    expect(Object.keys(schemas)).toContain('agent.execution.requested@1.1');
+    const later = Object.values(laterEventDataSchemas).flatMap((byVersion) => Object.keys(byVersion));
+    expect(later.length).toBeGreaterThan(0);
+    expect(Object.keys(schemas)).toHaveLength(Object.keys(eventDataSchemas).length + later.length + 1);
   });
 });

@@ -18,6 +18,8 @@ const DETERMINISTIC: ReadonlySet<string> = new Set([
   // An event (or one the handler publishes) that is too large stays too large.
   ClientErrorCodes.PAYLOAD_TOO_LARGE,
   EventErrorCodes.VALIDATION,
+  // A major version this consumer has no schema for stays unreadable.
+  EventErrorCodes.UNSUPPORTED_VERSION,
   EventErrorCodes.DECODE,
   EventErrorCodes.ENCODE,
   EventErrorCodes.SUBJECT_TOKEN,
@@ -33,6 +35,7 @@ export function isNonRetryable(err: unknown): boolean {
 export function deadLetterReason(err: unknown): DeadLetterReason {
   switch (errorCode(err)) {
     case EventErrorCodes.VALIDATION:
+    case EventErrorCodes.UNSUPPORTED_VERSION:
       return 'validation';
     case EventErrorCodes.DECODE:
       return 'decode';

@@ -24,4 +24,5 @@ export {
   type StreamAudit,
 } from './stream-audit.js';
 export { replicasOf, waitForStreamCurrent, waitForStreamLeader, type ReplicaView } from './cluster-streams.js';
-export { FakeOpenAi, chunk as openAiChunk } from './fake-openai.js';
+export { FakeOpenAi, chunk as openAiChunk, toolCallChunks as openAiToolCallChunks } from './fake-openai.js';
+export type { FakeOpenAiRequest, FakeToolCall } from './fake-openai.js';

@@ -7,4 +7,6 @@
 export { agentDefaults, startAgentService } from './agent-service.js';
 export type { AgentServiceOptions } from './agent-service.js';
 export { ModelCallError, requestInference } from './model-call.js';
+export { inferWithTools, StepLimitError } from './tool-use.js';
+export type { ToolUseResult, ToolUseRun } from './tool-use.js';
 export type { InferenceCallOptions } from './model-call.js';

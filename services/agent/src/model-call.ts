@@ -12,7 +12,7 @@
  * A core request/reply would lose the answer with the process that asked.
  */
 import { EventSubjects } from '@multi-agent/events';
-import type { ErrorInfo, ModelInferenceCompletedData, ModelInferenceRequestedData } from '@multi-agent/events';
+import type { ErrorInfo, ModelInferenceCompletedEvent, ModelInferenceRequestedData } from '@multi-agent/events';
 import type { HandlerContext, NatsClient } from '@multi-agent/nats-client';
 
 /** The model call failed: the model service reported a failure, or no answer came in time. */
@@ -33,12 +33,17 @@ export interface InferenceCallOptions {
   eventId: string;
   /** How long to wait for the model's answer (ms). */
   timeoutMs: number;
+  /** Schema version of the request (default 1.0; 1.1 offers tools). */
+  version?: string;
+  /** What caused the request, when not the handled event (a step after tool calls). */
+  causationId?: string;
 }
 
 /**
  * Asks the model service for an inference on behalf of the event `ctx` handles, and waits for
  * the answer.
  *
+ * @returns the `model.inference.completed` event that answers it
  * @throws ModelCallError with the model's error code, or `MODEL_TIMEOUT`
  */
 export async function requestInference(
@@ -46,8 +51,14 @@ export async function requestInference(
   ctx: HandlerContext,
   data: ModelInferenceRequestedData,
   options: InferenceCallOptions,
-): Promise<ModelInferenceCompletedData> {
-  const published = await ctx.publish({ eventId: options.eventId, eventType: EventSubjects.MODEL_INFERENCE_REQUESTED, data });
+): Promise<ModelInferenceCompletedEvent> {
+  const published = await ctx.publish({
+    eventId: options.eventId,
+    eventType: EventSubjects.MODEL_INFERENCE_REQUESTED,
+    ...(options.version === undefined ? {} : { version: options.version }),
+    ...(options.causationId === undefined ? {} : { causationId: options.causationId }),
+    data,
+  });
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = AbortSignal.any([timeout, ctx.signal]);
   const answers = client.readEvents({
@@ -60,7 +71,7 @@ export async function requestInference(
     signal,
   });
   for await (const { event } of answers) {
-    if (event.eventType === EventSubjects.MODEL_INFERENCE_COMPLETED) return event.data as ModelInferenceCompletedData;
+    if (event.eventType === EventSubjects.MODEL_INFERENCE_COMPLETED) return event as ModelInferenceCompletedEvent;
     if (event.eventType === EventSubjects.MODEL_INFERENCE_FAILED) {
       const error = (event.data as { error?: ErrorInfo }).error;
       throw new ModelCallError(error?.code ?? 'MODEL_ERROR', `model inference failed: ${error?.message ?? 'unknown error'}`);

@@ -8,7 +8,7 @@ export { modelDefaults, startModelService } from './model-service.js';
 export type { ModelServiceOptions } from './model-service.js';
 export { ExecutionStreams, PARAGRAPH } from './execution-streams.js';
 export type { EmitToken, PublishToken } from './execution-streams.js';
-export { LocalModelProvider, localCompletion, splitTokens } from './providers/local.js';
+export { LocalModelProvider, localCompletion, localToolCalls, splitTokens } from './providers/local.js';
 export type { LocalProviderOptions } from './providers/local.js';
 export { OpenAiCompatibleProvider, sseData } from './providers/openai.js';
 export type { OpenAiProviderOptions } from './providers/openai.js';

@@ -7,8 +7,8 @@
  * - consumes `execution.*` and completes the execution's token stream (`isComplete`) when
  *   the execution completes, fails or is cancelled, so readers of the stream know it ended.
  */
-import { EventSubjects } from '@multi-agent/events';
-import type { DomainEvent, ErrorInfo, ModelInferenceRequestedEvent } from '@multi-agent/events';
+import { EventSubjects, MODEL_TOOL_USE_VERSION } from '@multi-agent/events';
+import type { DomainEvent, ErrorInfo, ModelInferenceRequestedEvent, ModelToolCall } from '@multi-agent/events';
 import type { HandlerContext, NatsClient, Subscription } from '@multi-agent/nats-client';
 import { classifyingHandler, counter, histogram, isDeterministic, stableEventId } from '@multi-agent/service-kit';
 import type { StopService } from '@multi-agent/service-kit';
@@ -54,27 +54,43 @@ export async function startModelService(client: NatsClient, options: ModelServic
       EventSubjects.MODEL_INFERENCE_REQUESTED,
       // What cannot pass on retry (a failure report too large to publish) goes to the DLQ at once.
       classifyingHandler(async (event: ModelInferenceRequestedEvent, ctx: HandlerContext) => {
-        const { executionId, nodeId, prompt, maxTokens, temperature } = event.data;
+        const { executionId, nodeId, prompt, maxTokens, temperature, messages, tools } = event.data;
         const model = event.data.model ?? provider.defaultModel;
         const started = performance.now();
         try {
           const result = await streams.inference(executionId, nodeId, async (emit) => {
             let text = '';
             let count = 0;
-            const request = { prompt, model, signal: ctx.signal, ...(maxTokens === undefined ? {} : { maxTokens }), ...(temperature === undefined ? {} : { temperature }) };
+            const toolCalls: ModelToolCall[] = [];
+            const request = {
+              prompt,
+              model,
+              signal: ctx.signal,
+              ...(maxTokens === undefined ? {} : { maxTokens }),
+              ...(temperature === undefined ? {} : { temperature }),
+              ...(messages === undefined ? {} : { messages }),
+              ...(tools === undefined ? {} : { tools }),
+            };
             const streaming = event.data.stream !== false;
             for await (const token of provider.stream(request)) {
+              if (typeof token !== 'string') {
+                toolCalls.push(token);
+                continue;
+              }
               text += token;
               count += 1;
               if (streaming) await emit(token);
             }
-            return { text, count };
+            return { text, count, toolCalls };
           });
           tokens.inc({ provider: provider.name }, result.count);
+          // Tool calls need version 1.1 of the answer; an answer without any stays 1.0.
+          const calls = result.toolCalls.length > 0;
           await ctx.publish({
             eventId: stableEventId(event.eventId, 'inference-completed'),
             eventType: EventSubjects.MODEL_INFERENCE_COMPLETED,
-            data: { executionId, ...(nodeId === undefined ? {} : { nodeId }), text: result.text, tokenCount: result.count, model },
+            ...(calls ? { version: MODEL_TOOL_USE_VERSION } : {}),
+            data: { executionId, ...(nodeId === undefined ? {} : { nodeId }), text: result.text, tokenCount: result.count, model, ...(calls ? { toolCalls: result.toolCalls } : {}) },
           });
           inferences.inc({ provider: provider.name, outcome: 'completed' });
         } catch (err) {

@@ -1,12 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalModelProvider, localCompletion, OpenAiCompatibleProvider, providerFromEnv, sseData, splitTokens } from '@multi-agent/model-service';
+import { LocalModelProvider, localCompletion, localToolCalls, OpenAiCompatibleProvider, providerFromEnv, sseData, splitTokens } from '@multi-agent/model-service';
 import type { ModelProviderError } from '@multi-agent/model-service';
-import { FakeOpenAi, openAiChunk as chunk } from '@multi-agent/testing';
+import { FakeOpenAi, openAiChunk as chunk, openAiToolCallChunks } from '@multi-agent/testing';
 
-async function collect(stream: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
+async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
   for await (const piece of stream) out.push(piece);
   return out;
+}
+
+/** The pieces of a stream that must be text only (a tool call in it fails the test). */
+async function collectText(stream: AsyncIterable<unknown>): Promise<string[]> {
+  return (await collect(stream)).map((piece) => {
+    if (typeof piece !== 'string') throw new Error(`expected text, got ${JSON.stringify(piece)}`);
+    return piece;
+  });
 }
 
 describe('local provider', () => {
@@ -17,7 +25,7 @@ describe('local provider', () => {
     expect(localCompletion('Benefits of event sourcing.')).not.toBe(text);
     expect(text).toContain('event-driven microservices');
     expect(text).toContain('NATS JetStream');
-    const tokens = await collect(new LocalModelProvider({ tokenDelayMs: 0 }).stream({ prompt }));
+    const tokens = await collectText(new LocalModelProvider({ tokenDelayMs: 0 }).stream({ prompt }));
     expect(tokens.join('')).toBe(text);
     expect(tokens).toEqual(splitTokens(text));
     expect(tokens.length).toBeGreaterThan(30);
@@ -32,6 +40,32 @@ describe('local provider', () => {
     const abort = new AbortController();
     abort.abort(new Error('stop now'));
     await expect(collect(provider.stream({ prompt: 'x', signal: abort.signal }))).rejects.toThrow('stop now');
+  });
+});
+
+describe('local provider with tools', () => {
+  const provider = new LocalModelProvider({ tokenDelayMs: 0 });
+  const prompt = 'Work out calculator({"expression": "(6 * 7) / 2"}) then clock({"timeZone": "UTC"}) and report.';
+  const tools = [{ name: 'calculator' }, { name: 'clock' }];
+
+  it('reads the calls a prompt spells out, JSON arguments with nested parentheses and braces included', () => {
+    expect(localToolCalls(prompt)).toEqual([
+      { name: 'calculator', arguments: { expression: '(6 * 7) / 2' } },
+      { name: 'clock', arguments: { timeZone: 'UTC' } },
+    ]);
+    expect(localToolCalls('f({"a": {"b": "})"}}) g({not json}) h()')).toEqual([{ name: 'f', arguments: { a: { b: '})' } } }]);
+  });
+
+  it('asks for one call per inference, in order, then answers with text over the prompt and the results', async () => {
+    const user = { role: 'user' as const, content: prompt };
+    expect(await collect(provider.stream({ prompt, tools }))).toEqual([{ id: 'local-call-1', name: 'calculator', arguments: { expression: '(6 * 7) / 2' } }]);
+    const first = [user, { role: 'assistant' as const, content: '', toolCalls: [] }, { role: 'tool' as const, toolCallId: 'local-call-1', content: '{"output":{"value":21}}' }];
+    expect(await collect(provider.stream({ prompt, tools, messages: first }))).toEqual([{ id: 'local-call-2', name: 'clock', arguments: { timeZone: 'UTC' } }]);
+    const both = [...first, { role: 'tool' as const, toolCallId: 'local-call-2', content: '{"output":{"iso":"x"}}' }];
+    const text = (await collectText(provider.stream({ prompt, tools, messages: both }))).join('');
+    expect(text).toBe(localCompletion(`${prompt}\n{"output":{"value":21}}\n{"output":{"iso":"x"}}`));
+    // Without tools offered it never asks for one.
+    expect((await collectText(provider.stream({ prompt }))).join('')).toBe(localCompletion(prompt));
   });
 });
 
@@ -85,6 +119,50 @@ describe('OpenAI-compatible provider against a fake server', () => {
     const request = fake.requests.at(-1)!;
     expect(request.headers.authorization).toBe('Bearer sk-test');
     expect(request.body).toEqual({ model: 'tiny-model', messages: [{ role: 'user', content: 'Say hello' }], stream: true, max_tokens: 16, temperature: 0.2 });
+  });
+
+  it('offers tools, sends the conversation in the API dialect, and assembles streamed tool calls', async () => {
+    fake.script = (res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(openAiToolCallChunks([
+        { id: 'call_a', name: 'calculator', arguments: { expression: '2 + 2' } },
+        { id: 'call_b', name: 'clock', arguments: {} },
+      ]));
+    };
+    const provider = new OpenAiCompatibleProvider({ baseUrl, model: 'm' });
+    const messages = [
+      { role: 'user' as const, content: 'Sum it' },
+      { role: 'assistant' as const, content: '', toolCalls: [{ id: 'call_0', name: 'clock', arguments: { timeZone: 'UTC' } }] },
+      { role: 'tool' as const, toolCallId: 'call_0', content: '{"output":1}' },
+    ];
+    const tools = [{ name: 'calculator', description: 'Arithmetic', parameters: { type: 'object', properties: { expression: { type: 'string' } } } }, { name: 'clock' }];
+    expect(await collect(provider.stream({ prompt: 'Sum it', messages, tools }))).toEqual([
+      { id: 'call_a', name: 'calculator', arguments: { expression: '2 + 2' } },
+      { id: 'call_b', name: 'clock', arguments: {} },
+    ]);
+    expect(fake.requests.at(-1)!.body).toEqual({
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'Sum it' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'clock', arguments: '{"timeZone":"UTC"}' } }] },
+        { role: 'tool', tool_call_id: 'call_0', content: '{"output":1}' },
+      ],
+      tools: [
+        { type: 'function', function: { name: 'calculator', description: 'Arithmetic', parameters: { type: 'object', properties: { expression: { type: 'string' } } } } },
+        { type: 'function', function: { name: 'clock', parameters: { type: 'object' } } },
+      ],
+      stream: true,
+    });
+  });
+
+  it('refuses a streamed tool call whose arguments are not a JSON object (not retryable)', async () => {
+    fake.script = (res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const delta = { tool_calls: [{ index: 0, id: 'call_x', function: { name: 'calculator', arguments: '{"expression": ' } }] };
+      res.end(`data: ${JSON.stringify({ choices: [{ delta }] })}\n\ndata: [DONE]\n\n`);
+    };
+    const provider = new OpenAiCompatibleProvider({ baseUrl, model: 'm' });
+    await expect(collect(provider.stream({ prompt: 'x', tools: [{ name: 'calculator' }] }))).rejects.toMatchObject({ code: 'MODEL_BAD_TOOL_CALL', retryable: false });
   });
 
   it('classifies failures: 5xx and 429 are retryable, 4xx and stream errors are not', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expireNodes, settleNode, startExecution } from '@multi-agent/orchestration-service';
 import type { StartRequest, TransitionContext } from '@multi-agent/orchestration-service';
-import { compactRecord, failDeadLettered, rejectExecution, validateWorkflow } from '@multi-agent/service-kit';
+import { agentRevision, compactRecord, failDeadLettered, rejectExecution, validateWorkflow } from '@multi-agent/service-kit';
 import type { ExecutionState } from '@multi-agent/service-kit';
 
 const fanIn = validateWorkflow({
@@ -43,7 +43,9 @@ describe('execution transitions', () => {
       'execution.node.started:b',
       'tool.execution.requested:b',
     ]);
-    expect(state.outbox[2]!.data).toMatchObject({ agentId: 'x', input: { input: { topic: 'nats', n: 21 }, parents: {} }, agent: { prompt: 'A {{input.topic}}' } });
+    // Agent requests are version 1.1: a reference to the agent definition, not the definition itself.
+    expect(state.outbox[2]).toMatchObject({ version: '1.1', data: { agentId: 'x', input: { input: { topic: 'nats', n: 21 }, parents: {} }, agentRef: { id: 'x', revision: agentRevision({ prompt: 'A {{input.topic}}' }) } } });
+    expect(state.outbox[2]!.data).not.toHaveProperty('agent');
     expect(state.outbox[4]!.data).toMatchObject({ toolId: 'calculator', input: { expression: '21 * 2' } });
     expect(state.nodes.a).toMatchObject({ status: 'running', attempt: 1, deadlineAt: '2024-01-01T00:00:05.000Z', dispatchEventId: state.outbox[2]!.eventId });
     expect(state.nodes.b!.deadlineAt).toBe('2024-01-01T00:00:01.000Z');

@@ -164,6 +164,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
       EventSubjects.AGENT_EXECUTION_COMPLETED,
       EventSubjects.AGENT_EXECUTION_FAILED,
       EventSubjects.MODEL_INFERENCE_REQUESTED,
+      // One per tool call its model asked for.
+      EventSubjects.AGENT_TOOL_CALLED,
     ],
     consumes: [
       { subject: EventSubjects.AGENT_EXECUTION_REQUESTED, durable: 'agent-agent_execution_requested' },

@@ -15,6 +15,7 @@ export * from './template.js';
 export * from './workflow/schema.js';
 export * from './workflow/validate.js';
 export * from './workflow/loader.js';
+export * from './workflow/agents.js';
 export * from './execution/state.js';
 export * from './execution/limits.js';
 export * from './failure.js';

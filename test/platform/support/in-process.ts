@@ -30,7 +30,7 @@ export interface InProcessOptions {
   tokenDelayMs?: number;
   provider?: ModelProvider;
   orchestration?: Partial<OrchestrationOptions>;
-  agent?: AgentServiceOptions;
+  agent?: Partial<AgentServiceOptions>;
   tools?: ToolDefinition[];
   /** Gateway settings beyond the defaults (its auth is an admin key, see `authHeaders`, unless set here). */
   gateway?: Partial<GatewayOptions>;
@@ -70,7 +70,7 @@ export async function startInProcess(url: string, options: InProcessOptions = {}
       const provider = options.provider ?? new LocalModelProvider({ tokenDelayMs: options.tokenDelayMs ?? 2 });
       cleanup.add(await startModelService(await client('model'), { provider }));
     }
-    if (services.has('agent')) cleanup.add(await startAgentService(await client('agent'), options.agent));
+    if (services.has('agent')) cleanup.add(await startAgentService(await client('agent'), { workflows, ...options.agent }));
     if (services.has('orchestration')) {
       cleanup.add(await startOrchestration(await client('orchestration'), { workflows, sweepIntervalMs: 200, ...options.orchestration }));
     }

@@ -67,7 +67,8 @@ function storedIn(address: string): string | undefined {
   return streamFor(STREAMS, addressPattern(address))?.name;
 }
 
-function eventContract(eventType: string, version: string, schema: z.ZodType): MessageContract {
+/** One event type's contract; several versions of it are alternatives, told apart by `version`. */
+function eventContract(eventType: string, versions: readonly { version: string; data: z.ZodType }[]): MessageContract {
   const prefix = Object.keys(PARAMETERS).find((p) => subjectMatches(`${p}.*`, eventType));
   const parameter = prefix === undefined ? undefined : PARAMETERS[prefix];
   const name = prefix ?? eventType;
@@ -76,14 +77,18 @@ function eventContract(eventType: string, version: string, schema: z.ZodType): M
   // A parameterised subject: the prefix, then one subject token.
   const typeSchema = parameter === undefined ? z.literal(eventType) : z.string().regex(new RegExp(`^${name.replace(/\./g, '\\.')}\\.${SUBJECT_TOKEN_PATTERN.source.slice(1, -1)}$`));
   const where = stream === undefined ? 'core NATS request/reply, in no stream' : `stored in the ${stream} stream`;
+  const [first, second, ...rest] = versions.map(({ version, data }) => envelope(typeSchema, version, data));
+  if (first === undefined) throw new Error(`no schema is registered for ${eventType}`);
+  const schema = second === undefined ? first : z.union([first, second, ...rest]);
+  const version = versions.length === 1 ? `version ${versions[0]?.version}` : `versions ${versions.map((v) => v.version).join(', ')}`;
   return {
     name,
     address,
     parameters: parameter === undefined ? {} : { [parameter.token]: parameter.description },
     kind: 'event',
     stream,
-    description: `The ${name === EventSubjects.DLQ ? 'DLQ record' : name} event, version ${version}; ${where}.`,
-    schema: envelope(typeSchema, version, schema).meta({ title: name }),
+    description: `The ${name === EventSubjects.DLQ ? 'DLQ record' : name} event, ${version}; ${where}.`,
+    schema: schema.meta({ title: name }),
   };
 }
 
@@ -115,10 +120,12 @@ const correlationIndexSchema = z.looseObject({
  * advisory the DLQ watcher reads and the correlation index.
  */
 export function messageContracts(): MessageContract[] {
-  const events = listEventSchemas().flatMap(({ eventType, version }) => {
+  const versionsByType = new Map<string, { version: string; data: z.ZodType }[]>();
+  for (const { eventType, version } of listEventSchemas()) {
     const data = getEventSchema(eventType, version);
-    return data === undefined ? [] : [eventContract(eventType, version, data)];
-  });
+    if (data !== undefined) versionsByType.set(eventType, [...(versionsByType.get(eventType) ?? []), { version, data }]);
+  }
+  const events = [...versionsByType].map(([eventType, versions]) => eventContract(eventType, versions));
   const tokenAddress = `${EventSubjects.MODEL_TOKEN_STREAM}.{executionId}`;
   const tokens: MessageContract = {
     name: EventSubjects.MODEL_TOKEN_STREAM,

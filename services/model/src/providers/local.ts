@@ -3,7 +3,13 @@
  * few sentences around the prompt's key words (seeded by a hash of the prompt) and streams
  * them word by word at a steady pace, so the platform behaves like it does with a real model:
  * tokens arrive over seconds, not all at once.
+ *
+ * Offered tools, it simulates tool use just as deterministically: it asks for the calls its
+ * prompt spells out as `name({...JSON arguments...})`, one call per inference, in order (the
+ * tool results in the conversation say how many are done); then it answers with text over the
+ * prompt and the results. It calls what the prompt names, offered or not, as a real model may.
  */
+import type { ChatMessage, ModelToolCall } from '@multi-agent/events';
 import { itemAt } from '@multi-agent/service-kit';
 import type { InferenceRequest, ModelProvider } from './provider.js';
 
@@ -122,6 +128,46 @@ export function localCompletion(prompt: string): string {
   return sentences.map((s) => s.charAt(0).toUpperCase() + s.slice(1)).join(' ');
 }
 
+/** The end of the JSON object that starts at `start` (a `{`), or -1: braces counted outside strings. */
+function objectEnd(text: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** The tool calls a prompt spells out as `name({...})`, in order (those whose arguments are not a JSON object are skipped). */
+export function localToolCalls(prompt: string): Omit<ModelToolCall, 'id'>[] {
+  const calls: Omit<ModelToolCall, 'id'>[] = [];
+  for (const match of prompt.matchAll(/([A-Za-z][A-Za-z0-9_-]*)\(\{/g)) {
+    const start = match.index + match[0].length - 1;
+    const end = objectEnd(prompt, start);
+    if (end === -1 || prompt[end + 1] !== ')') continue;
+    try {
+      const args: unknown = JSON.parse(prompt.slice(start, end + 1));
+      if (typeof args === 'object' && args !== null && !Array.isArray(args)) calls.push({ name: match[1] ?? '', arguments: args as Record<string, unknown> });
+    } catch {
+      // Not JSON: not a call.
+    }
+  }
+  return calls;
+}
+
+/** The local model's next move in a conversation with tools: the next call the prompt spells out, or undefined when all are answered. */
+function nextLocalToolCall(prompt: string, messages: readonly ChatMessage[]): ModelToolCall | undefined {
+  const answered = messages.filter((m) => m.role === 'tool').length;
+  const next = localToolCalls(prompt)[answered];
+  return next === undefined ? undefined : { id: `local-call-${answered + 1}`, ...next };
+}
+
 /** Splits text into word tokens that concatenate back to the text (each keeps its trailing space). */
 export function splitTokens(text: string): string[] {
   return text.match(/\S+\s*|\s+/g) ?? [];
@@ -156,8 +202,19 @@ export class LocalModelProvider implements ModelProvider {
     this.defaultModel = options.model ?? 'local-deterministic';
   }
 
-  async *stream(request: InferenceRequest): AsyncIterable<string> {
-    const tokens = splitTokens(localCompletion(request.prompt));
+  async *stream(request: InferenceRequest): AsyncIterable<string | ModelToolCall> {
+    const messages = request.messages ?? [];
+    if (request.tools !== undefined && request.tools.length > 0) {
+      const call = nextLocalToolCall(request.prompt, messages);
+      if (call !== undefined) {
+        await sleep(this.tokenDelayMs, request.signal);
+        yield call;
+        return;
+      }
+    }
+    // The answer reads the prompt and every tool result given.
+    const input = [request.prompt, ...messages.filter((m) => m.role === 'tool').map((m) => m.content)].join('\n');
+    const tokens = splitTokens(localCompletion(input));
     const limit = request.maxTokens ?? tokens.length;
     for (const token of tokens.slice(0, limit)) {
       await sleep(this.tokenDelayMs, request.signal);

@@ -2,7 +2,11 @@
  * The OpenAI-compatible provider: `POST {baseUrl}/chat/completions` with `stream: true`, read
  * as Server-Sent Events (`data: {"choices":[{"delta":{"content":"..."}}]}` ... `data: [DONE]`).
  * Works with any server that speaks that dialect (OpenAI, vLLM, llama.cpp, Ollama's /v1...).
+ * Tools offered to the model go out as `tools: [{ type: 'function', function }]`; the tool calls
+ * it streams back (`delta.tool_calls`, arguments in fragments) are assembled and yielded once
+ * the stream ends.
  */
+import type { ChatMessage, ModelToolCall } from '@multi-agent/events';
 import { maskUrlCredentials } from '@multi-agent/nats-client';
 import type { InferenceRequest, ModelProvider } from './provider.js';
 import { ModelProviderError } from './provider.js';
@@ -19,9 +23,61 @@ export interface OpenAiProviderOptions {
   timeoutMs?: number;
 }
 
+/** One fragment of a streamed tool call: `index` says which call it continues. */
+interface ToolCallDelta {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+
 interface ChunkBody {
-  choices?: { delta?: { content?: string | null }; text?: string; finish_reason?: string | null }[];
+  choices?: { delta?: { content?: string | null; tool_calls?: ToolCallDelta[] }; text?: string; finish_reason?: string | null }[];
   error?: { message?: string; code?: string | number };
+}
+
+/** A message in the API's dialect. */
+function wireMessage(message: ChatMessage): Record<string, unknown> {
+  if (message.role === 'tool') return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+  if (message.role === 'assistant' && message.toolCalls !== undefined && message.toolCalls.length > 0) {
+    return {
+      role: 'assistant',
+      content: message.content === '' ? null : message.content,
+      tool_calls: message.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.arguments) } })),
+    };
+  }
+  return { role: message.role, content: message.content };
+}
+
+/** Collects the fragments of streamed tool calls, by index. */
+class ToolCallAssembler {
+  private readonly calls = new Map<number, { id: string; name: string; arguments: string }>();
+
+  add(delta: ToolCallDelta): void {
+    const index = delta.index ?? 0;
+    const call = this.calls.get(index) ?? { id: '', name: '', arguments: '' };
+    if (delta.id !== undefined) call.id = delta.id;
+    call.name += delta.function?.name ?? '';
+    call.arguments += delta.function?.arguments ?? '';
+    this.calls.set(index, call);
+  }
+
+  /** The complete calls, in index order. @throws ModelProviderError `MODEL_BAD_TOOL_CALL` for a call without a name or with arguments that are not a JSON object */
+  finish(shownUrl: string): ModelToolCall[] {
+    return [...this.calls.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([index, call]) => {
+        let args: unknown;
+        try {
+          args = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
+        } catch {
+          args = undefined;
+        }
+        if (call.name === '' || typeof args !== 'object' || args === null || Array.isArray(args)) {
+          throw new ModelProviderError('MODEL_BAD_TOOL_CALL', `tool call ${index} from ${shownUrl} has no name or arguments that are not a JSON object`, false);
+        }
+        return { id: call.id === '' ? `call-${index}` : call.id, name: call.name, arguments: args as Record<string, unknown> };
+      });
+  }
 }
 
 /** Splits an SSE byte stream into the `data:` payloads of its events. */
@@ -56,7 +112,7 @@ export class OpenAiCompatibleProvider implements ModelProvider {
     this.defaultModel = options.model;
   }
 
-  async *stream(request: InferenceRequest): AsyncIterable<string> {
+  async *stream(request: InferenceRequest): AsyncIterable<string | ModelToolCall> {
     const url = `${this.options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     // Error messages end up in logs and in failed events: never with credentials written into MODEL_BASE_URL.
     const shownUrl = maskUrlCredentials(url);
@@ -73,7 +129,15 @@ export class OpenAiCompatibleProvider implements ModelProvider {
         },
         body: JSON.stringify({
           model: request.model ?? this.defaultModel,
-          messages: [{ role: 'user', content: request.prompt }],
+          messages: (request.messages ?? [{ role: 'user', content: request.prompt }]).map(wireMessage),
+          ...(request.tools === undefined || request.tools.length === 0
+            ? {}
+            : {
+                tools: request.tools.map((tool) => ({
+                  type: 'function',
+                  function: { name: tool.name, ...(tool.description === undefined ? {} : { description: tool.description }), parameters: tool.parameters ?? { type: 'object' } },
+                })),
+              }),
           stream: true,
           ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
           ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
@@ -90,9 +154,10 @@ export class OpenAiCompatibleProvider implements ModelProvider {
         status: response.status,
       });
     }
+    const toolCalls = new ToolCallAssembler();
     try {
       for await (const data of sseData(response.body)) {
-        if (data.trim() === '[DONE]') return;
+        if (data.trim() === '[DONE]') break;
         let body: ChunkBody;
         try {
           body = JSON.parse(data) as ChunkBody;
@@ -103,6 +168,7 @@ export class OpenAiCompatibleProvider implements ModelProvider {
           throw new ModelProviderError('MODEL_STREAM_ERROR', body.error.message ?? 'the model reported an error mid-stream', false);
         }
         const choice = body.choices?.[0];
+        for (const delta of choice?.delta?.tool_calls ?? []) toolCalls.add(delta);
         const content = choice?.delta?.content ?? choice?.text;
         if (typeof content === 'string' && content !== '') yield content;
       }
@@ -110,5 +176,6 @@ export class OpenAiCompatibleProvider implements ModelProvider {
       if (err instanceof ModelProviderError) throw err;
       throw new ModelProviderError('MODEL_STREAM_INTERRUPTED', `the stream from ${shownUrl} broke off: ${maskUrlCredentials((err as Error).message)}`, true, { cause: err });
     }
+    yield* toolCalls.finish(shownUrl);
   }
 }

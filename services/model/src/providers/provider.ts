@@ -1,11 +1,18 @@
 /**
- * The provider interface of the model service: a model that streams text tokens for a prompt.
- * Providers know nothing about NATS; the service turns their tokens into a token stream.
+ * The provider interface of the model service: a model that streams text tokens for a prompt
+ * (or a conversation), and may ask for tool calls instead. Providers know nothing about NATS;
+ * the service turns their tokens into a token stream.
  */
+import type { ChatMessage, ModelTool, ModelToolCall } from '@multi-agent/events';
 
 /** One inference. */
 export interface InferenceRequest {
+  /** The user's prompt; the model's input unless `messages` is given. */
   prompt: string;
+  /** The conversation so far (the prompt, the model's tool calls, their results); replaces `prompt` as input. */
+  messages?: ChatMessage[];
+  /** Tools the model may call; a provider that cannot call tools answers with text. */
+  tools?: ModelTool[];
   /** Model name; the provider's default when absent. */
   model?: string;
   maxTokens?: number;
@@ -20,8 +27,11 @@ export interface ModelProvider {
   readonly name: string;
   /** The model used when a request names none. */
   readonly defaultModel: string;
-  /** Yields the generated text piece by piece; the pieces concatenated are the whole text. */
-  stream(request: InferenceRequest): AsyncIterable<string>;
+  /**
+   * Yields the generated text piece by piece (the pieces concatenated are the whole text), and
+   * each tool call the model asks for as a {@link ModelToolCall} object.
+   */
+  stream(request: InferenceRequest): AsyncIterable<string | ModelToolCall>;
 }
 
 /**

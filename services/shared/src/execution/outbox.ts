@@ -24,6 +24,7 @@ export class OutboxPublisher {
         await this.client.publish({
           eventId: entry.eventId,
           eventType: entry.eventType,
+          ...(entry.version === undefined ? {} : { version: entry.version }),
           data: entry.data,
           correlationId: state.correlationId,
           ...(entry.causationId === undefined ? {} : { causationId: entry.causationId }),

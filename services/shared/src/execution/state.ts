@@ -20,6 +20,8 @@ export interface OutboxEntry {
   /** Deterministic, so publishing it twice stores it once. */
   eventId: string;
   eventType: string;
+  /** Schema version of `data`, when not the default `1.0`. */
+  version?: string;
   data: Record<string, unknown>;
   causationId?: string;
 }

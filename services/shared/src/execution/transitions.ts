@@ -10,10 +10,14 @@ import { EventSubjects } from '@multi-agent/events';
 import type { ErrorInfo } from '@multi-agent/events';
 import { stableEventId } from '../stable-id.js';
 import { renderValue, TemplateError } from '../template.js';
-import type { AgentSpec, NodeInput, WorkflowDefinition, WorkflowNode } from '../workflow/schema.js';
+import { agentRevision, agentSpecOf } from '../workflow/agents.js';
+import type { NodeInput, WorkflowDefinition, WorkflowNode } from '../workflow/schema.js';
 import { validateWorkflowInput } from '../workflow/validate.js';
 import { isTerminal } from './state.js';
 import type { ExecutionError, ExecutionState, NodeState, OutboxEntry } from './state.js';
+
+/** The version of the `agent.execution.requested` events the orchestration publishes: the one with `agentRef`. */
+export const AGENT_REQUEST_VERSION = '1.1';
 
 /** What every transition needs besides the state. */
 export interface TransitionContext {
@@ -65,16 +69,6 @@ function nodeInput(state: ExecutionState, node: WorkflowNode): NodeInput {
   const parents: Record<string, unknown> = {};
   for (const dep of node.dependsOn ?? []) parents[dep] = state.nodes[dep]?.output;
   return { input: state.input, parents };
-}
-
-function agentSpec(node: Extract<WorkflowNode, { type: 'agent' }>): AgentSpec {
-  return {
-    prompt: node.prompt,
-    ...(node.model === undefined ? {} : { model: node.model }),
-    ...(node.maxTokens === undefined ? {} : { maxTokens: node.maxTokens }),
-    ...(node.temperature === undefined ? {} : { temperature: node.temperature }),
-    ...(node.tools === undefined ? {} : { tools: node.tools }),
-  };
 }
 
 /** A node of a cloned state, found under the id the unchanged state had. */
@@ -149,11 +143,15 @@ function dispatch(state: ExecutionState, node: NodeState, ctx: TransitionContext
     node.id,
     node.attempt,
   );
-  let request: Pick<OutboxEntry, 'eventType' | 'data'>;
+  let request: Pick<OutboxEntry, 'eventType' | 'data' | 'version'>;
   if (definition.type === 'agent') {
+    // A reference, not the definition: the agent service runs what its registry defines under
+    // this id, and refuses the request when that is not the revision this execution started with.
+    const agentRef = { id: definition.agent, revision: agentRevision(agentSpecOf(definition)) };
     request = {
       eventType: EventSubjects.AGENT_EXECUTION_REQUESTED,
-      data: { agentId: definition.agent, executionId: state.executionId, nodeId: node.id, input, agent: agentSpec(definition) },
+      version: AGENT_REQUEST_VERSION,
+      data: { agentId: definition.agent, executionId: state.executionId, nodeId: node.id, input, agentRef },
     };
   } else {
     let params: unknown;

@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { AgentRegistry } from './agents.js';
 import type { WorkflowDefinition } from './schema.js';
 import { validateWorkflow, WorkflowDefinitionError } from './validate.js';
 
@@ -37,7 +38,7 @@ export function parseWorkflow(text: string, source: string): WorkflowDefinition 
  * Loads every workflow file of `dir`, keyed by workflow ID.
  *
  * @throws WorkflowDefinitionError naming the file, for the first invalid file or a workflow ID
- *   used by two files
+ *   used by two files; or naming the nodes, for an agent id the files define differently
  */
 export async function loadWorkflows(dir: string = defaultWorkflowsDir()): Promise<Map<string, WorkflowDefinition>> {
   const files = (await readdir(dir)).filter((f) => EXTENSIONS.has(extname(f))).sort();
@@ -53,5 +54,6 @@ export async function loadWorkflows(dir: string = defaultWorkflowsDir()): Promis
     workflows.set(workflow.id, workflow);
     sources.set(workflow.id, path);
   }
+  AgentRegistry.fromWorkflows(workflows);
   return workflows;
 }

@@ -25,6 +25,17 @@ export const agentToolCallSchema = z.strictObject({
   params: z.record(z.string(), z.unknown()).optional(),
 });
 
+/**
+ * A tool the agent's model may choose to call (by its tool id), and what the model is told about
+ * it. The agent runs such a call through the tool service and gives the result back to the model.
+ */
+export const modelToolDeclarationSchema = z.strictObject({
+  tool: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a tool id of 1-64 characters of A-Z a-z 0-9 _ - (models name tools so)'),
+  description: z.string().optional(),
+  /** JSON Schema of the call's arguments (default: any object). */
+  parameters: z.record(z.string(), z.unknown()).optional(),
+});
+
 const nodeBase = {
   id,
   description: z.string().optional(),
@@ -44,6 +55,10 @@ export const agentNodeSchema = z.strictObject({
   maxTokens: z.int().positive().optional(),
   temperature: z.number().min(0).max(2).optional(),
   tools: z.array(agentToolCallSchema).optional(),
+  /** Tools the model may call, as many times as it likes within `maxSteps`. */
+  modelTools: z.array(modelToolDeclarationSchema).optional(),
+  /** Model calls at most (each answer asking for tools is one); default the agent service's `AGENT_MAX_STEPS`. */
+  maxSteps: z.int().positive().max(100).optional(),
 });
 
 /** A node run by the tool service: one tool with templated parameters. */
@@ -72,6 +87,8 @@ export const workflowDefinitionSchema = z.strictObject({
 export type WorkflowInputField = z.output<typeof workflowInputFieldSchema>;
 /** A tool call an agent makes before prompting. */
 export type AgentToolCall = z.output<typeof agentToolCallSchema>;
+/** A tool the agent's model may call. */
+export type ModelToolDeclaration = z.output<typeof modelToolDeclarationSchema>;
 /** An agent node. */
 export type AgentNode = z.output<typeof agentNodeSchema>;
 /** A tool node. */
@@ -81,13 +98,15 @@ export type WorkflowNode = z.output<typeof workflowNodeSchema>;
 /** A validated workflow. */
 export type WorkflowDefinition = z.output<typeof workflowDefinitionSchema>;
 
-/** What an agent node sends to the agent service (loose extra field `agent` of `agent.execution.requested`). */
+/** What an agent runs: the prompt, model settings and tools of its definition (see `agents.ts`). */
 export interface AgentSpec {
   prompt: string;
   model?: string;
   maxTokens?: number;
   temperature?: number;
   tools?: AgentToolCall[];
+  modelTools?: ModelToolDeclaration[];
+  maxSteps?: number;
 }
 
 /** The input of every node: the workflow input and the outputs of its direct parents. */

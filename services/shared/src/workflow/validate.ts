@@ -157,6 +157,8 @@ export function validateWorkflow(value: unknown, source = 'workflow'): WorkflowD
     if (node.type === 'agent') {
       const tools = (node.tools ?? []).map((t) => t.as);
       if (new Set(tools).size !== tools.length) issues.push(`node "${node.id}": two tools share one "as" name`);
+      const modelTools = (node.modelTools ?? []).map((t) => t.tool);
+      if (new Set(modelTools).size !== modelTools.length) issues.push(`node "${node.id}": a tool is listed twice in modelTools`);
       checkReferences(`node "${node.id}" prompt`, node.prompt, { input: workflow.input, parents, tools }, issues);
       for (const call of node.tools ?? []) {
         checkReferences(`node "${node.id}" tool "${call.as}" params`, call.params, { input: workflow.input, parents }, issues);
