@@ -233,10 +233,11 @@ export class NatsClient {
    * Runs the correlation indexer: the durable consumer `correlation-indexer` (shared by every
    * instance that runs it) that writes each EVENTS event's sequence into the index
    * `readCorrelation` reads. One service runs it (the gateway); stop it before `close()`.
+   * With `config.provision` false it only looks the durable up (`multi-agent provision` creates it).
    */
   startCorrelationIndexer(options: CorrelationIndexerOptions = {}): Promise<CorrelationIndexer> {
     const { js, jsm } = this.requireLive().connection;
-    return startCorrelationIndexer(js, jsm, { serviceName: this.serviceName, logger: this.logger }, options);
+    return startCorrelationIndexer(js, jsm, { serviceName: this.serviceName, logger: this.logger, lookupOnly: !this.config.provision }, options);
   }
 
   /** DLQ inspection and replay. */

@@ -15,6 +15,7 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstrea
 import { CORRELATION_INDEXER, correlationIndexSubject, flowKeyOf, loadIndexEntry } from './correlation-index.js';
 import type { IndexEntry } from './correlation-index.js';
 import { JetStreamSubscription } from './jetstream-subscription.js';
+import type { ConsumerSpec } from './jetstream-subscription.js';
 import type { Logger } from './logger.js';
 import { StreamNames } from './topology.js';
 
@@ -30,6 +31,27 @@ export interface CorrelationIndexerOptions {
 export interface CorrelationIndexer {
   /** Stops fetching and waits (bounded) for the writes in flight. */
   stop(): Promise<void>;
+}
+
+/** Events being indexed at once by default. */
+const DEFAULT_CONCURRENCY = 256;
+
+/**
+ * The indexer's durable consumer, as the indexer runs it and `multi-agent provision` creates
+ * it: one consumer of the whole EVENTS stream (filter `>`), every event retried until indexed.
+ */
+export function correlationIndexerConsumer(serviceName: string, concurrency = DEFAULT_CONCURRENCY): ConsumerSpec & { durableName: string } {
+  return {
+    stream: StreamNames.EVENTS,
+    durableName: CORRELATION_INDEXER,
+    filterSubject: '>',
+    ackWaitMs: 30_000,
+    // An event must never be left out of the index: retry until the write succeeds.
+    maxDeliver: -1,
+    deliverPolicy: 'all',
+    description: `service=${serviceName} correlation indexer`,
+    concurrency,
+  };
 }
 
 /** "wrong last sequence": another writer changed the index message since it was read. */
@@ -112,13 +134,14 @@ class IndexWriter {
 }
 
 /**
- * Starts indexing EVENTS on the shared durable `correlation-indexer` (created when missing,
- * from the stream's first event, so an existing stream is indexed back).
+ * Starts indexing EVENTS on the shared durable `correlation-indexer`, created when missing
+ * (from the stream's first event, so an existing stream is indexed back) unless `lookupOnly`
+ * says it is provisioned by an admin: then a missing one fails with `NotProvisionedError`.
  */
 export async function startCorrelationIndexer(
   js: JetStreamClient,
   jsm: JetStreamManager,
-  runner: { serviceName: string; logger: Logger },
+  runner: { serviceName: string; logger: Logger; lookupOnly: boolean },
   options: CorrelationIndexerOptions = {},
 ): Promise<CorrelationIndexer> {
   const { logger } = runner;
@@ -137,18 +160,7 @@ export async function startCorrelationIndexer(
   const subscription = new JetStreamSubscription(
     js,
     jsm,
-    {
-      stream: StreamNames.EVENTS,
-      durableName: CORRELATION_INDEXER,
-      // Every subject of the stream.
-      filterSubject: '>',
-      ackWaitMs: 30_000,
-      // An event must never be left out of the index: retry until the write succeeds.
-      maxDeliver: -1,
-      deliverPolicy: 'all',
-      description: `service=${runner.serviceName} correlation indexer`,
-      concurrency: options.concurrency ?? 256,
-    },
+    { ...correlationIndexerConsumer(runner.serviceName, options.concurrency), lookupOnly: runner.lookupOnly },
     process,
     { stopTimeoutMs: options.stopTimeoutMs ?? 10_000, logger, subject: StreamNames.EVENTS },
   );

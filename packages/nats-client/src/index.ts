@@ -72,7 +72,7 @@ export type { StreamSpec } from './topology.js';
 export { responseSubjectOf } from './reply.js';
 
 // Provisioning (an admin act): what `multi-agent provision` creates ahead of the services.
-export { provisionBucket, provisionClientBuckets, provisionDeadLetterWatcher, provisionDurable, provisionStreams } from './provision.js';
+export { provisionBucket, provisionClientBuckets, provisionCorrelationIndexer, provisionDeadLetterWatcher, provisionDurable, provisionStreams } from './provision.js';
 export type { DurableConsumerSpec, ProvisionResult } from './provision.js';
 export type { StreamReconcileResult } from './streams.js';
 export type { ClientMetrics } from './metrics.js';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServer } from '@multi-agent/testing';
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { CORRELATION_INDEXER, StreamNames } from '../src/index.js';
+import { ClientErrorCodes, CORRELATION_INDEXER, provisionCorrelationIndexer, StreamNames } from '../src/index.js';
 import type { NatsClient } from '../src/index.js';
 import { clientPool, testEvent, uniqueToken, waitFor } from './support.js';
 
@@ -134,6 +134,38 @@ describe('correlation index', () => {
       expect(await c.readCorrelation(`${ns}-flow`)).toMatchObject({ indexed: 0, scanned: 201, complete: true, events: [expect.objectContaining({ seq: 201 })] });
       expect(await c.readCorrelation(`${ns}-flow`, { maxScan: 50 })).toMatchObject({ events: [], scanned: 50, complete: false });
       await c.close();
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('only looks its durable up when the client does not provision: refused while missing, indexing once an admin created it', async () => {
+    const fresh = await NatsServer.start();
+    try {
+      const ns = uniqueToken();
+      const admin = await client(fresh.url, 'admin');
+      const { jsm } = admin.jetstream;
+      const gateway = await client(fresh.url, 'gateway', { provision: false }, { deadLetterWatcher: false });
+      const refused = await gateway.startCorrelationIndexer().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(refused).toMatchObject({ code: ClientErrorCodes.NOT_PROVISIONED });
+      expect(await jsm.consumers.info(StreamNames.EVENTS, CORRELATION_INDEXER).catch(() => undefined)).toBeUndefined();
+
+      expect(await provisionCorrelationIndexer(jsm, 'gateway')).toMatchObject({ action: 'created' });
+      expect(await provisionCorrelationIndexer(jsm, 'gateway')).toMatchObject({ action: 'unchanged' });
+      // One consumer reads all of EVENTS.
+      const consumers = [];
+      for await (const c of jsm.consumers.list(StreamNames.EVENTS)) consumers.push(c);
+      expect(consumers.map((c) => [c.name, c.config.filter_subject])).toEqual([[CORRELATION_INDEXER, '>']]);
+
+      const indexer = await gateway.startCorrelationIndexer();
+      const event = testEvent(`vector.${ns}.upserted`, {}, { correlationId: `${ns}-flow` });
+      await admin.publish(event);
+      await indexerCaughtUp(jsm);
+      expect(await gateway.readCorrelation(`${ns}-flow`)).toMatchObject({ indexed: 1, scanned: 0, events: [expect.objectContaining({ seq: 1 })] });
+      await indexer.stop();
     } finally {
       await fresh.stop();
     }

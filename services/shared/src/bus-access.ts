@@ -29,7 +29,8 @@ export interface ConsumedSubject {
   subject: string;
   /**
    * The durable consumer, shared by the service's replicas; absent for an ephemeral reader
-   * (an ordered consumer that reads the stream back and goes away).
+   * (an ordered consumer that reads the stream back and goes away). A durable declared with
+   * every subject of its stream is one consumer of the whole stream (filter `>`).
    */
   durable?: string;
   /** Where a new durable starts: `new` skips what the stream held before it (default `all`). */
