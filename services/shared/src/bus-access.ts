@@ -59,6 +59,8 @@ export interface BusAccess {
   inspects: string[];
   /** Streams it deletes single messages from for operators (purging dead letters). */
   deletesFrom: string[];
+  /** Streams it reads single stored messages from, by sequence or last by subject (message gets, no consumer). */
+  getsFrom: string[];
 }
 
 /** The platform services, by the name their bus client carries. */
@@ -94,6 +96,7 @@ export const CLIENT_BUS_ACCESS: Readonly<BusAccess> = {
   objectStores: [],
   inspects: [],
   deletesFrom: [],
+  getsFrom: [],
 };
 
 /** Per service, what its own code does on the bus (its client adds {@link CLIENT_BUS_ACCESS}). */
@@ -111,8 +114,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
       `${CORRELATION_INDEX_PREFIX}.*`,
     ],
     consumes: [
-      // An execution's events: those the index lists are got by sequence (stream message gets on
-      // EVENTS and EVENT_INDEX, no consumer); the part not indexed yet is scanned by headers.
+      // An execution's events: those the index lists are got by sequence (getsFrom); the part
+      // not indexed yet is scanned by headers.
       ...EVERY_EVENT,
       // The correlation indexer reads every event once: one durable on the whole stream (filter `>`).
       ...EVERY_EVENT.map((c) => ({ ...c, durable: CORRELATION_INDEXER })),
@@ -129,6 +132,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     // The console's streams page, and purging dead letters.
     inspects: platformStreams().map((s) => s.name),
     deletesFrom: [StreamNames.DLQ],
+    // A flow's index message, and the events it lists (readCorrelation; the indexer reads the index back).
+    getsFrom: [StreamNames.EVENTS, StreamNames.EVENT_INDEX],
   },
   orchestration: {
     publishes: [
@@ -158,6 +163,7 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     objectStores: [],
     inspects: [],
     deletesFrom: [],
+    getsFrom: [],
   },
   agent: {
     publishes: [
@@ -182,6 +188,7 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     objectStores: [CLAIM_CHECK_BUCKET],
     inspects: [],
     deletesFrom: [],
+    getsFrom: [],
   },
   tool: {
     publishes: [EventSubjects.TOOL_EXECUTION_COMPLETED, EventSubjects.TOOL_EXECUTION_FAILED],
@@ -193,6 +200,7 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     objectStores: [CLAIM_CHECK_BUCKET],
     inspects: [],
     deletesFrom: [],
+    getsFrom: [],
   },
   model: {
     publishes: [EventSubjects.MODEL_INFERENCE_COMPLETED, EventSubjects.MODEL_INFERENCE_FAILED, `${EventSubjects.MODEL_TOKEN_STREAM}.*`],
@@ -207,6 +215,7 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     objectStores: [],
     inspects: [],
     deletesFrom: [],
+    getsFrom: [],
   },
 };
 
@@ -222,5 +231,6 @@ export function busAccessOf(service: PlatformService): BusAccess {
     objectStores: [...own.objectStores, ...CLIENT_BUS_ACCESS.objectStores],
     inspects: [...own.inspects, ...CLIENT_BUS_ACCESS.inspects],
     deletesFrom: [...own.deletesFrom, ...CLIENT_BUS_ACCESS.deletesFrom],
+    getsFrom: [...own.getsFrom, ...CLIENT_BUS_ACCESS.getsFrom],
   };
 }

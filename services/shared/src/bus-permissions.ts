@@ -187,6 +187,8 @@ function servicePermissions(service: PlatformService, streams: readonly StreamSp
     for (const s of [`CONSUMER.LIST.${stream}`, `CONSUMER.NAMES.${stream}`, `CONSUMER.INFO.${stream}.*`]) publish.add(api(s));
   }
   for (const stream of access.deletesFrom) publish.add(api(`STREAM.MSG.DELETE.${stream}`));
+  // Single stored messages by sequence or last by subject (a correlation read: the index, then its events).
+  for (const stream of access.getsFrom) publish.add(api(`STREAM.MSG.GET.${stream}`));
   const subscribe = [
     `${inboxPrefixOf(service)}.>`,
     ...access.serves,
