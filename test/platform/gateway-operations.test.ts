@@ -329,5 +329,6 @@ describe('streams and consumers', () => {
       ['model', true],
     ]);
     expect(services.find((s) => s.service === 'orchestration')!.durables).toContain('orchestration-dlq_any');
+    expect(services.find((s) => s.service === 'gateway')!.durables).toEqual(['correlation-indexer']);
   });
 });
