@@ -309,7 +309,7 @@ describe('streams and consumers', () => {
     const streams = body.streams as { name: string; messages: number; bytes: number }[];
     const dlq = await jsm.streams.info(StreamNames.DLQ);
     expect(streams.find((s) => s.name === StreamNames.DLQ)).toMatchObject({ messages: dlq.state.messages, bytes: dlq.state.bytes });
-    expect(streams.map((s) => s.name).sort()).toEqual(['ADVISORIES', 'AUDIT', 'DLQ', 'EVENTS', 'TOKENS']);
+    expect(streams.map((s) => s.name).sort()).toEqual(['ADVISORIES', 'AUDIT', 'DLQ', 'EVENTS', 'EVENT_INDEX', 'TOKENS']);
 
     const consumers = body.consumers as { name: string; service?: string; pending: number; ackPending: number; redelivered: number; waiting: number; liveness: string }[];
     const idle = consumers.find((c) => c.name === 'console-test-idle')!;
@@ -329,5 +329,6 @@ describe('streams and consumers', () => {
       ['model', true],
     ]);
     expect(services.find((s) => s.service === 'orchestration')!.durables).toContain('orchestration-dlq_any');
+    expect(services.find((s) => s.service === 'gateway')!.durables).toEqual(['correlation-indexer']);
   });
 });

@@ -17,7 +17,7 @@ import { subjectMatches } from '@multi-agent/events';
 import { startAgentService } from '@multi-agent/agent-service';
 import { createApiKey, parseApiKeys, startGateway } from '@multi-agent/gateway-service';
 import { LocalModelProvider, startModelService } from '@multi-agent/model-service';
-import { asPermissionError, ClientErrorCodes, errorCode, loadNatsConfig, NatsClient, PROVISION_COMMAND } from '@multi-agent/nats-client';
+import { asPermissionError, ClientErrorCodes, CORRELATION_INDEXER, errorCode, loadNatsConfig, NatsClient, PROVISION_COMMAND } from '@multi-agent/nats-client';
 import type { NatsConfigInput } from '@multi-agent/nats-client';
 import { startOrchestration } from '@multi-agent/orchestration-service';
 import { BUS_IDENTITIES, declaredDurables, loadWorkflows, natsPermissionsOf } from '@multi-agent/service-kit';
@@ -230,6 +230,37 @@ describe('a workflow with auth on', () => {
       return dlq.state.subjects?.['dlq.tool-tool_execution_requested'];
     }, 15_000, 'the poison event in the DLQ');
     expect(records).toBe(1);
+  });
+});
+
+describe('the correlation index', () => {
+  it('is written by the gateway alone', async () => {
+    for (const identity of BUS_IDENTITIES) expect(permitted(identity, 'index.correlation.probe'), identity).toBe(identity === 'gateway');
+    for (const client of [await connectAs('orchestration'), await connectAs('readonly'), admin]) {
+      const err = await refusal(() => client.jetstream.js.publish('index.correlation.probe', JSON.stringify({ seqs: [1] })));
+      expect(asPermissionError(err)).toMatchObject({ code: ClientErrorCodes.PERMISSION_DENIED, subject: 'index.correlation.probe' });
+    }
+    expect((await admin.jetstream.jsm.streams.info('EVENT_INDEX', { subjects_filter: 'index.correlation.probe' })).state.subjects ?? {}).toEqual({});
+  });
+
+  it('is read through by the gateway and readonly: the index, the events it lists, and the scan of the tail', async () => {
+    expect(executionId).not.toBe('');
+    const { jsm } = admin.jetstream;
+    await waitFor(async () => {
+      const info = await jsm.consumers.info('EVENTS', CORRELATION_INDEXER);
+      return info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
+    }, 15_000, 'the indexer to catch up');
+    for (const identity of ['gateway', 'readonly'] as const) {
+      const client = await connectAs(identity);
+      const read = await client.readCorrelation(executionId);
+      expect(read).toMatchObject({ scanned: 0, complete: true });
+      expect(read.indexed).toBe(read.events.length);
+      // The ordered consumer the catch-up scan uses finds the same flow.
+      const scanned = [];
+      for await (const stored of client.readEvents({ correlationId: executionId })) scanned.push(stored.seq);
+      expect(read.events.map((e) => e.seq)).toEqual(scanned);
+      expect(read.events.map((e) => e.event.eventType)).toEqual(expect.arrayContaining(['workflow.execution.requested', 'execution.completed']));
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import { AckPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import { pino } from 'pino';
 import { main } from '@multi-agent/cli';
-import { NatsClient, platformStreams } from '@multi-agent/nats-client';
+import { CORRELATION_INDEXER, NatsClient, platformStreams } from '@multi-agent/nats-client';
 import { declaredDurables, PLATFORM_KV_BUCKETS, PLATFORM_OBJECT_STORES } from '@multi-agent/service-kit';
 import { NatsServer } from '@multi-agent/testing';
 
@@ -44,9 +44,18 @@ describe('provision', () => {
     for (const d of declaredDurables()) {
       const info = await jsm.consumers.info(d.stream, d.durable);
       expect(info.config).toMatchObject({ filter_subject: d.filterSubject, deliver_policy: d.deliverPolicy });
-      expect(info.config.description).toBe(d.service === undefined ? 'service=eventbus dead-letter watcher' : `service=${d.service}`);
+      const description =
+        d.service === undefined ? 'service=eventbus dead-letter watcher' : d.durable === CORRELATION_INDEXER ? `service=${d.service} correlation indexer` : `service=${d.service}`;
+      expect(info.config.description).toBe(description);
       expect(line(out, `${d.stream}/${d.durable}`)).toMatch(/created/);
     }
+  });
+
+  it('creates one correlation indexer on all of EVENTS, retrying every event until indexed', async () => {
+    const indexers = declaredDurables().filter((d) => d.durable === CORRELATION_INDEXER);
+    expect(indexers).toEqual([{ service: 'gateway', stream: 'EVENTS', durable: CORRELATION_INDEXER, filterSubject: '>', deliverPolicy: 'all' }]);
+    const info = await client.jetstream.jsm.consumers.info('EVENTS', CORRELATION_INDEXER);
+    expect(info.config).toMatchObject({ filter_subject: '>', max_deliver: -1 });
   });
 
   it('changes nothing when run again', async () => {

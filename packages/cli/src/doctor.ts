@@ -179,7 +179,8 @@ export async function diagnose(client: NatsClient, options: DiagnoseOptions): Pr
 
   const present = new Set([...second.values()].map((c) => c.name));
   for (const [service, access] of Object.entries(SERVICE_BUS_ACCESS)) {
-    const missing = access.consumes.flatMap((c) => (c.durable === undefined || present.has(c.durable) ? [] : [c.durable]));
+    // A durable reading several subjects is declared once per subject: name it once.
+    const missing = [...new Set(access.consumes.flatMap((c) => (c.durable === undefined || present.has(c.durable) ? [] : [c.durable])))];
     if (missing.length > 0) {
       findings.push({ status: 'warn', check: 'service', subject: service, message: `declared durables missing: ${missing.join(', ')} (not started on this server yet?)`, fix: `start the ${service} service` });
     }

@@ -4,7 +4,16 @@
  * clients would create them. Idempotent; says where the server drifted from the topology.
  */
 import type { NatsClient, ProvisionResult } from '@multi-agent/nats-client';
-import { platformStreams, provisionBucket, provisionClientBuckets, provisionDeadLetterWatcher, provisionDurable, provisionStreams } from '@multi-agent/nats-client';
+import {
+  CORRELATION_INDEXER,
+  platformStreams,
+  provisionBucket,
+  provisionClientBuckets,
+  provisionCorrelationIndexer,
+  provisionDeadLetterWatcher,
+  provisionDurable,
+  provisionStreams,
+} from '@multi-agent/nats-client';
 import { CLAIM_CHECK_BUCKET, ClaimCheckStore, declaredDurables, EXECUTIONS_BUCKET, ExecutionStore } from '@multi-agent/service-kit';
 
 /** What `provision` found and did. */
@@ -27,7 +36,10 @@ export async function provisionTopology(client: NatsClient): Promise<ProvisionRe
   results.push(await provisionBucket(jsm, 'object-store', CLAIM_CHECK_BUCKET, () => ClaimCheckStore.open(js, { replicas })));
   const durables = declaredDurables(platformStreams(client.config));
   for (const d of durables) {
-    results.push(d.service === undefined ? await provisionDeadLetterWatcher(jsm) : await provisionDurable(jsm, client.config, { ...d, service: d.service }));
+    // The shared watcher and the indexer carry settings of their own; the rest are handler durables.
+    if (d.service === undefined) results.push(await provisionDeadLetterWatcher(jsm));
+    else if (d.durable === CORRELATION_INDEXER) results.push(await provisionCorrelationIndexer(jsm, d.service));
+    else results.push(await provisionDurable(jsm, client.config, { ...d, service: d.service }));
   }
   const declared = new Set(durables.map((d) => `${d.stream}/${d.durable}`));
   const undeclared: ProvisionReport['undeclared'] = [];

@@ -1,6 +1,7 @@
 /**
  * Reconstructs one flow from the EVENTS stream: every event whose `correlationId` (or eventId,
- * for the first one) is the given id, arranged as a causation tree.
+ * for the first one) is the given id, read through the correlation index (so the whole stream
+ * is not scanned), arranged as a causation tree.
  */
 import type { DomainEvent } from '@multi-agent/events';
 import type { NatsClient } from '@multi-agent/nats-client';
@@ -13,14 +14,13 @@ export interface TraceNode {
   children: TraceNode[];
 }
 
-/** Every stored event of the flow `correlationId`, in stream order; `onEvent` hears the count so far. */
-export async function readFlow(client: NatsClient, correlationId: string, onEvent?: (found: number) => void): Promise<Omit<TraceNode, 'children'>[]> {
-  const flow: Omit<TraceNode, 'children'>[] = [];
-  for await (const stored of client.readEvents({ correlationId })) {
-    flow.push(stored);
-    onEvent?.(flow.length);
-  }
-  return flow;
+/**
+ * Every stored event of the flow `correlationId`, in stream order: those the correlation
+ * indexer listed, plus a header scan of the events it has not indexed yet (all of EVENTS when
+ * no indexer ever ran).
+ */
+export async function readFlow(client: NatsClient, correlationId: string): Promise<Omit<TraceNode, 'children'>[]> {
+  return (await client.readCorrelation(correlationId)).events;
 }
 
 /** Arranges a flow by `causationId`; events whose cause is not in the flow are roots. */

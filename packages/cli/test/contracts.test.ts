@@ -99,7 +99,7 @@ describe('contracts: the AsyncAPI document', () => {
   });
 
   it('refuses a declaration naming a subject no contract carries', () => {
-    const rogue = { publishes: ['billing.invoice.paid'], consumes: [], serves: [], calls: [], kvBuckets: [], objectStores: [], inspects: [], deletesFrom: [] };
+    const rogue = { publishes: ['billing.invoice.paid'], consumes: [], serves: [], calls: [], kvBuckets: [], objectStores: [], inspects: [], deletesFrom: [], getsFrom: [] };
     expect(() => asyncApiDocument(messageContracts(), [{ who: 'billing', access: rogue }])).toThrow(ContractError);
   });
 });

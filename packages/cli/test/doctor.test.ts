@@ -95,7 +95,7 @@ describe('multi-agent doctor', () => {
     const failLine = text.out.findIndex((l) => l.startsWith('FAIL  stream TOKENS: drifted'));
     expect(failLine).toBeGreaterThan(0);
     expect(text.out[failLine + 1]).toMatch(/^ {6}fix: recreate it/);
-    expect(text.out.at(-1)).toBe('4 problems, 4 warnings') // the four services with durables never started here;
+    expect(text.out.at(-1)).toBe('4 problems, 5 warnings') // the five services with durables never started here;
   });
 
   it('warns when a backlog grows while its consumer makes progress', async () => {

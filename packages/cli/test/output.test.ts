@@ -53,7 +53,7 @@ describe('--json on the read commands', () => {
   it('streams: each stream with the counts the server holds, and its consumers', async () => {
     const view = (await json('streams', '--consumers')) as { streams: { name: string; messages: number }[]; consumers: { name: string }[] };
     const events = await client.jetstream.jsm.streams.info(StreamNames.EVENTS);
-    expect(view.streams.map((s) => s.name)).toEqual(['EVENTS', 'DLQ', 'TOKENS', 'ADVISORIES', 'AUDIT']);
+    expect(view.streams.map((s) => s.name)).toEqual(['EVENTS', 'DLQ', 'TOKENS', 'ADVISORIES', 'AUDIT', 'EVENT_INDEX']);
     expect(view.streams[0]!.messages).toBe(events.state.messages);
     expect(view.consumers.map((c) => c.name)).toContain('order-writer');
   });

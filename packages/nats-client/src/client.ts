@@ -13,6 +13,10 @@ import { resolveConfig } from './config.js';
 import type { NatsConfig, NatsConfigInput } from './config.js';
 import { BusConnection } from './connection.js';
 import { ClientClosedError, NotConnectedError } from './errors.js';
+import { readCorrelation } from './correlation-index.js';
+import type { CorrelationRead, ReadCorrelationOptions } from './correlation-index.js';
+import { startCorrelationIndexer } from './correlation-indexer.js';
+import type { CorrelationIndexer, CorrelationIndexerOptions } from './correlation-indexer.js';
 import { readEvents } from './event-log.js';
 import type { ReadEventsOptions, StoredEvent } from './event-log.js';
 import type { EventHandler, SubscribeOptions, Subscription } from './handler.js';
@@ -206,9 +210,34 @@ export class NatsClient {
     );
   }
 
-  /** Reads stored events back (a flow by correlationId, events caused by one, from a sequence or time). */
+  /**
+   * Reads stored events back (a flow by correlationId, events caused by one, from a sequence or
+   * time) by scanning the stream from the start position; for one flow use `readCorrelation`.
+   */
   readEvents(options: ReadEventsOptions = {}): AsyncGenerator<StoredEvent> {
     return readEvents(this.requireLive().connection.js, options);
+  }
+
+  /**
+   * Reads every stored event of one flow (its `correlationId`, or the eventId of its first
+   * event) in stream order, through the correlation index: the cost follows the flow's size and
+   * the indexer's lag, not the stream's size. Events the indexer has not acknowledged yet are
+   * found by a header scan of that tail, so none is missed.
+   */
+  readCorrelation(correlationId: string, options: ReadCorrelationOptions = {}): Promise<CorrelationRead> {
+    const { js, jsm } = this.requireLive().connection;
+    return readCorrelation(js, jsm, correlationId, options);
+  }
+
+  /**
+   * Runs the correlation indexer: the durable consumer `correlation-indexer` (shared by every
+   * instance that runs it) that writes each EVENTS event's sequence into the index
+   * `readCorrelation` reads. One service runs it (the gateway); stop it before `close()`.
+   * With `config.provision` false it only looks the durable up (`multi-agent provision` creates it).
+   */
+  startCorrelationIndexer(options: CorrelationIndexerOptions = {}): Promise<CorrelationIndexer> {
+    const { js, jsm } = this.requireLive().connection;
+    return startCorrelationIndexer(js, jsm, { serviceName: this.serviceName, logger: this.logger, lookupOnly: !this.config.provision }, options);
   }
 
   /** DLQ inspection and replay. */

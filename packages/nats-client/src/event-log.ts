@@ -7,9 +7,8 @@
 import { decodeEvent, EventHeaders } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { StreamNames } from './topology.js';
-
 
 /** A stored event and where it is. */
 export interface StoredEvent {
@@ -43,11 +42,14 @@ export interface ReadEventsOptions {
   maxScan?: number;
 }
 
+/** Where {@link readStoredMessages} reads. */
+export type StreamPosition = Pick<ReadEventsOptions, 'stream' | 'filterSubject' | 'startSeq' | 'startTime' | 'follow' | 'signal'>;
+
 /**
- * Yields the stored events that match, in stream order.
- * Undecodable messages are skipped: this is a reader, not a consumer that must settle them.
+ * Yields the stream's messages from a position, bodies undecoded. Without `follow` it ends once
+ * caught up with the stream as it was when the read started.
  */
-export async function* readEvents(js: JetStreamClient, options: ReadEventsOptions = {}): AsyncGenerator<StoredEvent> {
+export async function* readStoredMessages(js: JetStreamClient, options: StreamPosition = {}): AsyncGenerator<JsMsg> {
   const stream = options.stream ?? StreamNames.EVENTS;
   const position =
     options.startSeq !== undefined
@@ -67,30 +69,43 @@ export async function* readEvents(js: JetStreamClient, options: ReadEventsOption
   const stop = (): void => messages.stop();
   if (options.signal?.aborted === true) return;
   options.signal?.addEventListener('abort', stop, { once: true });
-  let scanned = 0;
   try {
     for await (const msg of messages) {
-      scanned += 1;
-      const header = (name: string): string | undefined => msg.headers?.get(name) || undefined;
-      const wanted =
-        (options.correlationId === undefined ||
-          header(EventHeaders.CORRELATION_ID) === options.correlationId ||
-          header(EventHeaders.MSG_ID) === options.correlationId) &&
-        (options.causationId === undefined || header(EventHeaders.CAUSATION_ID) === options.causationId);
-      if (wanted) {
-        let event: DomainEvent | undefined;
-        try {
-          event = decodeEvent(msg.data);
-        } catch {
-          event = undefined;
-        }
-        if (event !== undefined) yield { seq: msg.seq, subject: msg.subject, event };
-      }
+      yield msg;
       if (options.follow !== true && msg.info.pending === 0) return;
-      if (options.maxScan !== undefined && scanned >= options.maxScan) return;
     }
   } finally {
     options.signal?.removeEventListener('abort', stop);
     messages.stop();
+  }
+}
+
+/**
+ * Yields the stored events that match, in stream order. This scans: it looks at every message
+ * from the start position on. For one flow, `NatsClient.readCorrelation` reads the index instead.
+ * Undecodable messages are skipped: this is a reader, not a consumer that must settle them.
+ */
+export async function* readEvents(js: JetStreamClient, options: ReadEventsOptions = {}): AsyncGenerator<StoredEvent> {
+  let scanned = 0;
+  for await (const msg of readStoredMessages(js, options)) {
+    scanned += 1;
+    const header = (name: string): string | undefined => msg.headers?.get(name) || undefined;
+    const wanted =
+      (options.correlationId === undefined ||
+        header(EventHeaders.CORRELATION_ID) === options.correlationId ||
+        header(EventHeaders.MSG_ID) === options.correlationId) &&
+      (options.causationId === undefined || header(EventHeaders.CAUSATION_ID) === options.causationId);
+    const event = wanted ? decodeOrUndefined(msg.data) : undefined;
+    if (event !== undefined) yield { seq: msg.seq, subject: msg.subject, event };
+    if (options.maxScan !== undefined && scanned >= options.maxScan) return;
+  }
+}
+
+/** The event in a stored body, or undefined when it does not decode (a reader skips it). */
+export function decodeOrUndefined(data: Uint8Array): DomainEvent | undefined {
+  try {
+    return decodeEvent(data);
+  } catch {
+    return undefined;
   }
 }

@@ -25,6 +25,11 @@ export type { PublishStreamOptions } from './token-publisher.js';
 export type { TextConnection, TextMsg, TextSubscription } from './text-connection.js';
 export type { ReadEventsOptions, StoredEvent } from './event-log.js';
 
+// Reading one flow through the correlation index, and the indexer that writes it.
+export { CORRELATION_INDEXER, correlationIndexSubject } from './correlation-index.js';
+export type { CorrelationRead, ReadCorrelationOptions } from './correlation-index.js';
+export type { CorrelationIndexer, CorrelationIndexerOptions } from './correlation-indexer.js';
+
 // The errors the client throws; each carries a stable `code` (decide on it, not on the class).
 export {
   ClientErrorCodes,
@@ -62,12 +67,12 @@ export type { DeadLetterReplayer, ReplayResult, StoredDeadLetter } from './repla
 export { replayEventId } from './replay.js';
 export { DEAD_LETTER_WATCHER } from './dead-letter-watcher.js';
 export { ATTEMPT_LEDGER_BUCKET } from './attempt-ledger.js';
-export { AdvisorySubjects, StreamNames, platformStreams, streamFor, subjectWithin } from './topology.js';
+export { AdvisorySubjects, CORRELATION_INDEX_PREFIX, StreamNames, platformStreams, streamFor, subjectWithin } from './topology.js';
 export type { StreamSpec } from './topology.js';
 export { responseSubjectOf } from './reply.js';
 
 // Provisioning (an admin act): what `multi-agent provision` creates ahead of the services.
-export { provisionBucket, provisionClientBuckets, provisionDeadLetterWatcher, provisionDurable, provisionStreams } from './provision.js';
+export { provisionBucket, provisionClientBuckets, provisionCorrelationIndexer, provisionDeadLetterWatcher, provisionDurable, provisionStreams } from './provision.js';
 export type { DurableConsumerSpec, ProvisionResult } from './provision.js';
 export type { StreamReconcileResult } from './streams.js';
 export type { ClientMetrics } from './metrics.js';

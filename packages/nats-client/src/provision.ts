@@ -9,6 +9,7 @@ import type { ConsumerInfo, JetStreamClient, JetStreamManager } from '@nats-io/j
 import type { KV } from '@nats-io/kv';
 import { ATTEMPT_LEDGER_BUCKET, openAttemptLedgerBucket } from './attempt-ledger.js';
 import type { NatsConfig } from './config.js';
+import { correlationIndexerConsumer } from './correlation-indexer.js';
 import { serverMaxDeliver } from './delivery.js';
 import { KvIdempotencyStore } from './idempotency/kv-store.js';
 import { consumerConfig } from './jetstream-subscription.js';
@@ -135,4 +136,9 @@ export function provisionDurable(jsm: JetStreamManager, config: NatsConfig, spec
 /** Creates the durable of the DLQ watcher every client runs. */
 export function provisionDeadLetterWatcher(jsm: JetStreamManager): Promise<ProvisionResult> {
   return provisionConsumer(jsm, { ...DEAD_LETTER_WATCHER_SPEC, durableName: DEAD_LETTER_WATCHER_SPEC.durableName ?? '' });
+}
+
+/** Creates the correlation indexer's durable as `service` (the one that runs it) would. */
+export function provisionCorrelationIndexer(jsm: JetStreamManager, service: string): Promise<ProvisionResult> {
+  return provisionConsumer(jsm, correlationIndexerConsumer(service));
 }

@@ -30,6 +30,7 @@ function toConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {
     max_age: nanos(spec.maxAgeMs),
     max_msgs: spec.maxMsgs,
     max_bytes: spec.maxBytes,
+    max_msgs_per_subject: spec.maxMsgsPerSubject ?? -1,
     duplicate_window: nanos(spec.duplicateWindowMs),
     num_replicas: spec.replicas,
   };
@@ -42,7 +43,7 @@ export function streamDrift(spec: StreamSpec, live: StreamConfig): string[] {
   const sameSubjects =
     live.subjects.length === spec.subjects.length && spec.subjects.every((s) => live.subjects.includes(s));
   if (!sameSubjects) drift.push('subjects');
-  for (const key of ['retention', 'storage', 'discard', 'max_age', 'max_msgs', 'max_bytes', 'duplicate_window', 'num_replicas'] as const) {
+  for (const key of ['retention', 'storage', 'discard', 'max_age', 'max_msgs', 'max_bytes', 'max_msgs_per_subject', 'duplicate_window', 'num_replicas'] as const) {
     if (live[key] !== want[key]) drift.push(key);
   }
   return drift;

@@ -17,6 +17,8 @@ export interface StreamSpec {
   /** Duplicate-detection window in milliseconds. */
   duplicateWindowMs: number;
   replicas: number;
+  /** Messages kept per subject (older ones are dropped); default unlimited. */
+  maxMsgsPerSubject?: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -28,7 +30,14 @@ export const StreamNames = {
   TOKENS: 'TOKENS',
   ADVISORIES: 'ADVISORIES',
   AUDIT: 'AUDIT',
+  EVENT_INDEX: 'EVENT_INDEX',
 } as const;
+
+/**
+ * Subject prefix of the EVENT_INDEX stream: `index.correlation.<key>` holds the EVENTS
+ * sequences of one flow (see correlation-index.ts). Outside every subject the guide names.
+ */
+export const CORRELATION_INDEX_PREFIX = 'index.correlation';
 
 /** Advisory subjects the ADVISORIES stream keeps, so a DLQ watcher that was down still sees them. */
 export const AdvisorySubjects = {
@@ -36,7 +45,7 @@ export const AdvisorySubjects = {
   MSG_TERMINATED: '$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>',
 } as const;
 
-/** The five platform streams for a given config. */
+/** The platform streams for a given config. */
 export function platformStreams(config: Pick<NatsConfig, 'replicas' | 'tokensMaxBytes'> = builtinNatsConfig): StreamSpec[] {
   const base = { maxMsgs: -1, maxBytes: -1, duplicateWindowMs: 2 * 60 * 1000, replicas: config.replicas };
   return [
@@ -63,6 +72,15 @@ export function platformStreams(config: Pick<NatsConfig, 'replicas' | 'tokensMax
     },
     // Who did what through the gateway: kept a year, whatever the other streams keep.
     { ...base, name: StreamNames.AUDIT, subjects: ['audit.>'], maxAgeMs: 365 * DAY_MS },
+    {
+      // One message per flow, rewritten as the flow grows; kept as long as EVENTS keeps events.
+      ...base,
+      name: StreamNames.EVENT_INDEX,
+      subjects: [`${CORRELATION_INDEX_PREFIX}.*`],
+      maxAgeMs: 7 * DAY_MS,
+      maxMsgs: 1_000_000,
+      maxMsgsPerSubject: 1,
+    },
   ];
 }
 

@@ -1,8 +1,9 @@
 /**
  * The gateway: the platform's HTTP API and web console (fastify), on the bus through one
  * client. It publishes `workflow.execution.requested`, reads execution state from the
- * EXECUTIONS KV bucket, execution events from the EVENTS stream (by correlationId) and token
- * streams from TOKENS (as Server-Sent Events). It consumes no event.
+ * EXECUTIONS KV bucket, execution events from the EVENTS stream (by correlationId, through the
+ * correlation index its indexer writes) and token streams from TOKENS (as Server-Sent Events).
+ * It handles no event; its correlation indexer reads them all.
  */
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +40,7 @@ export interface GatewayOptions {
   host?: string;
   /** Directory of the console's static files (default: the package's `public/`). */
   publicDir?: string;
-  /** Most messages one events request looks at (default 100 000). */
+  /** Most messages one events request scans: the part of EVENTS the correlation indexer has not indexed yet (default 100 000). */
   eventScanLimit?: number;
   /** SSE keep-alive interval (ms, default 15 000). */
   sseHeartbeatMs?: number;
@@ -84,12 +85,14 @@ export const gatewayDefaults = {
 /**
  * Starts the gateway on a connected client and listens.
  *
- * @returns a stop function (closes the HTTP server and its SSE streams; the client stays open)
+ * @returns a stop function (closes the HTTP server and its SSE streams and stops the correlation
+ *   indexer; the client stays open)
  *   carrying the `url` and `port` it listens on
  */
 export async function startGateway(client: NatsClient, options: GatewayOptions): Promise<RunningGateway> {
   const settings = { ...gatewayDefaults, ...options };
   const store = await ExecutionStore.open(client.jetstream.js, { replicas: client.config.replicas });
+  const indexer = await client.startCorrelationIndexer();
   const ctx: GatewayContext = {
     client,
     workflows: options.workflows,
@@ -165,6 +168,7 @@ export async function startGateway(client: NatsClient, options: GatewayOptions):
   const stop = async (): Promise<void> => {
     ready = false;
     await app.close();
+    await indexer.stop();
   };
   return Object.assign(stop, { url, port });
 }

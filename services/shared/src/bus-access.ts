@@ -10,7 +10,15 @@
  * @packageDocumentation
  */
 import { EventSubjects } from '@multi-agent/events';
-import { AdvisorySubjects, ATTEMPT_LEDGER_BUCKET, DEAD_LETTER_WATCHER, platformStreams, StreamNames } from '@multi-agent/nats-client';
+import {
+  AdvisorySubjects,
+  ATTEMPT_LEDGER_BUCKET,
+  CORRELATION_INDEX_PREFIX,
+  CORRELATION_INDEXER,
+  DEAD_LETTER_WATCHER,
+  platformStreams,
+  StreamNames,
+} from '@multi-agent/nats-client';
 import { AuditSubjects } from './audit.js';
 import { CLAIM_CHECK_BUCKET } from './claim-check.js';
 import { EXECUTIONS_BUCKET } from './execution/store.js';
@@ -21,7 +29,8 @@ export interface ConsumedSubject {
   subject: string;
   /**
    * The durable consumer, shared by the service's replicas; absent for an ephemeral reader
-   * (an ordered consumer that reads the stream back and goes away).
+   * (an ordered consumer that reads the stream back and goes away). A durable declared with
+   * every subject of its stream is one consumer of the whole stream (filter `>`).
    */
   durable?: string;
   /** Where a new durable starts: `new` skips what the stream held before it (default `all`). */
@@ -50,6 +59,8 @@ export interface BusAccess {
   inspects: string[];
   /** Streams it deletes single messages from for operators (purging dead letters). */
   deletesFrom: string[];
+  /** Streams it reads single stored messages from, by sequence or last by subject (message gets, no consumer). */
+  getsFrom: string[];
 }
 
 /** The platform services, by the name their bus client carries. */
@@ -85,6 +96,7 @@ export const CLIENT_BUS_ACCESS: Readonly<BusAccess> = {
   objectStores: [],
   inspects: [],
   deletesFrom: [],
+  getsFrom: [],
 };
 
 /** Per service, what its own code does on the bus (its client adds {@link CLIENT_BUS_ACCESS}). */
@@ -98,9 +110,19 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
       ...EVERY_EVENT.map((c) => c.subject),
       // Who started, cancelled, replayed or purged what (the AUDIT stream).
       ...Object.values(AuditSubjects),
+      // Its correlation indexer writes the index of every flow; no other service may.
+      `${CORRELATION_INDEX_PREFIX}.*`,
     ],
-    // An execution's events (the whole stream, kept by correlationId), its token stream, and the DLQ, for the API.
-    consumes: [...EVERY_EVENT, { subject: `${EventSubjects.MODEL_TOKEN_STREAM}.*` }, { subject: EventSubjects.DLQ_ALL }],
+    consumes: [
+      // An execution's events: those the index lists are got by sequence (getsFrom); the part
+      // not indexed yet is scanned by headers.
+      ...EVERY_EVENT,
+      // The correlation indexer reads every event once: one durable on the whole stream (filter `>`).
+      ...EVERY_EVENT.map((c) => ({ ...c, durable: CORRELATION_INDEXER })),
+      // An execution's token stream, and the DLQ, for the API.
+      { subject: `${EventSubjects.MODEL_TOKEN_STREAM}.*` },
+      { subject: EventSubjects.DLQ_ALL },
+    ],
     serves: [],
     calls: [],
     // The replay markers say which dead letters were replayed.
@@ -110,6 +132,8 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     // The console's streams page, and purging dead letters.
     inspects: platformStreams().map((s) => s.name),
     deletesFrom: [StreamNames.DLQ],
+    // A flow's index message, and the events it lists (readCorrelation; the indexer reads the index back).
+    getsFrom: [StreamNames.EVENTS, StreamNames.EVENT_INDEX],
   },
   orchestration: {
     publishes: [
@@ -139,6 +163,7 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     objectStores: [],
     inspects: [],
     deletesFrom: [],
+    getsFrom: [],
   },
   agent: {
     publishes: [
@@ -163,6 +188,7 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     objectStores: [CLAIM_CHECK_BUCKET],
     inspects: [],
     deletesFrom: [],
+    getsFrom: [],
   },
   tool: {
     publishes: [EventSubjects.TOOL_EXECUTION_COMPLETED, EventSubjects.TOOL_EXECUTION_FAILED],
@@ -174,6 +200,7 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     objectStores: [CLAIM_CHECK_BUCKET],
     inspects: [],
     deletesFrom: [],
+    getsFrom: [],
   },
   model: {
     publishes: [EventSubjects.MODEL_INFERENCE_COMPLETED, EventSubjects.MODEL_INFERENCE_FAILED, `${EventSubjects.MODEL_TOKEN_STREAM}.*`],
@@ -188,6 +215,7 @@ export const SERVICE_BUS_ACCESS: Readonly<Record<PlatformService, Readonly<BusAc
     objectStores: [],
     inspects: [],
     deletesFrom: [],
+    getsFrom: [],
   },
 };
 
@@ -203,5 +231,6 @@ export function busAccessOf(service: PlatformService): BusAccess {
     objectStores: [...own.objectStores, ...CLIENT_BUS_ACCESS.objectStores],
     inspects: [...own.inspects, ...CLIENT_BUS_ACCESS.inspects],
     deletesFrom: [...own.deletesFrom, ...CLIENT_BUS_ACCESS.deletesFrom],
+    getsFrom: [...own.getsFrom, ...CLIENT_BUS_ACCESS.getsFrom],
   };
 }

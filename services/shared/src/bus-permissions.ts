@@ -75,13 +75,27 @@ function streamOf(streams: readonly StreamSpec[], subject: string): StreamSpec {
   return stream;
 }
 
-/** Every durable consumer the declaration names: each service's, then the shared DLQ watcher. */
+/**
+ * Every durable consumer the declaration names: each service's, then the shared DLQ watcher.
+ * A durable declared with every subject of its stream is one consumer with filter `>`.
+ *
+ * @throws Error when a durable is declared with several subjects that are not its whole stream
+ */
 export function declaredDurables(streams: readonly StreamSpec[] = platformStreams()): DeclaredDurable[] {
   const durables: DeclaredDurable[] = [];
   const add = (service: PlatformService | undefined, consumes: readonly { subject: string; durable?: string; deliverPolicy?: 'all' | 'new' }[]): void => {
+    const byDurable = new Map<string, { stream: StreamSpec; subjects: string[]; deliverPolicy: 'all' | 'new' }>();
     for (const c of consumes) {
       if (c.durable === undefined) continue;
-      durables.push({ service, stream: streamOf(streams, c.subject).name, durable: c.durable, filterSubject: c.subject, deliverPolicy: c.deliverPolicy ?? 'all' });
+      const stream = streamOf(streams, c.subject);
+      const seen = byDurable.get(c.durable);
+      if (seen === undefined) byDurable.set(c.durable, { stream, subjects: [c.subject], deliverPolicy: c.deliverPolicy ?? 'all' });
+      else seen.subjects.push(c.subject);
+    }
+    for (const [durable, { stream, subjects, deliverPolicy }] of byDurable) {
+      const whole = subjects.length > 1 && stream.subjects.every((s) => subjects.some((f) => subjectWithin(s, f)));
+      if (subjects.length > 1 && !whole) throw new Error(`durable ${durable} is declared with ${subjects.join(', ')}: one consumer has one filter, or reads all of ${stream.name}`);
+      durables.push({ service, stream: stream.name, durable, filterSubject: whole ? '>' : (subjects[0] ?? ''), deliverPolicy });
     }
   };
   for (const [service, access] of Object.entries(SERVICE_BUS_ACCESS) as [PlatformService, (typeof SERVICE_BUS_ACCESS)[PlatformService]][]) add(service, access.consumes);
@@ -173,6 +187,8 @@ function servicePermissions(service: PlatformService, streams: readonly StreamSp
     for (const s of [`CONSUMER.LIST.${stream}`, `CONSUMER.NAMES.${stream}`, `CONSUMER.INFO.${stream}.*`]) publish.add(api(s));
   }
   for (const stream of access.deletesFrom) publish.add(api(`STREAM.MSG.DELETE.${stream}`));
+  // Single stored messages by sequence or last by subject (a correlation read: the index, then its events).
+  for (const stream of access.getsFrom) publish.add(api(`STREAM.MSG.GET.${stream}`));
   const subscribe = [
     `${inboxPrefixOf(service)}.>`,
     ...access.serves,

@@ -13,7 +13,7 @@ import type { NatsOp } from '@multi-agent/testing';
 export interface ObservedConsumer {
   stream: string;
   durable?: string;
-  /** Its filter subjects (every subject of the stream when it had none). */
+  /** Its filter subjects (every subject of the stream when it had none, or `>`). */
   filters: string[];
 }
 
@@ -55,7 +55,8 @@ function recordConsumer(access: ObservedAccess, apiTokens: string[], payload: Bu
     return;
   }
   const config = request.config ?? {};
-  const filters = config.filter_subjects ?? (config.filter_subject === undefined ? undefined : [config.filter_subject]);
+  // No filter, or `>`, reads every subject of the stream.
+  const filters = config.filter_subjects ?? (config.filter_subject === undefined || config.filter_subject === '>' ? undefined : [config.filter_subject]);
   access.consumers.push({
     stream: name,
     ...(config.durable_name === undefined ? {} : { durable: config.durable_name }),

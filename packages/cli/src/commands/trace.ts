@@ -9,7 +9,10 @@ export async function traceCommand(client: NatsClient, io: Io, correlationId: st
   const progress = new Progress(io, `reading the flow ${correlationId} from EVENTS, events found`);
   let roots;
   try {
-    roots = causationTree(await readFlow(client, correlationId, (found) => progress.update(found)));
+    progress.update(0);
+    const flow = await readFlow(client, correlationId);
+    progress.update(flow.length);
+    roots = causationTree(flow);
   } finally {
     progress.done();
   }

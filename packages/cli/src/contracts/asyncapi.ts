@@ -66,7 +66,8 @@ export interface AccessDeclaration {
 
 /**
  * Builds the document: a channel per contract (named like the contract), operations
- * `<who>.<publishes|consumes|serves|calls>.<channel>` from the declarations.
+ * `<who>.<publishes|consumes|reads|serves|calls>.<channel>` from the declarations (`consumes`
+ * through a durable consumer, `reads` through an ephemeral reader).
  *
  * @throws {@link ContractError} when a declaration names a subject no contract carries
  */
@@ -123,7 +124,8 @@ export function asyncApiDocument(contracts: readonly MessageContract[], declarat
     for (const { subject, durable } of access.consumes) {
       for (const c of on(subject)) {
         const how = durable === undefined ? `an ephemeral reader of ${subject}` : `the durable consumer ${durable} (filter ${subject})`;
-        add('consumes', c, { action: 'receive', summary: `${who} reads ${c.address} through ${how}`, ...(durable === undefined ? {} : { 'x-durable': durable }) });
+        // A service may both consume a channel durably and read it back: two operations.
+        add(durable === undefined ? 'reads' : 'consumes', c, { action: 'receive', summary: `${who} reads ${c.address} through ${how}`, ...(durable === undefined ? {} : { 'x-durable': durable }) });
       }
     }
     for (const s of access.serves) {

@@ -1,6 +1,7 @@
 /**
  * Executions: start one (`POST /api/workflows/:workflowId/executions`), read its state
- * (`GET /api/executions/:id`) and its events (`GET /api/executions/:id/events`).
+ * (`GET /api/executions/:id`) and its events (`GET /api/executions/:id/events`, read through
+ * the correlation index the gateway's indexer writes).
  *
  * Starting writes the first KV record (`requested`) before publishing
  * `workflow.execution.requested`, so the returned executionId can be read at once; the
@@ -21,9 +22,6 @@ import { HttpError } from '../http-error.js';
 import { acceptInput } from './intake.js';
 import type { InputIntake } from './intake.js';
 import { requireJsonBodyIfAny } from './json-only.js';
-
-/** How far before `requestedAt` the event scan starts: clocks of two hosts may disagree a little. */
-const CLOCK_SKEW_MS = 5000;
 
 /** The state as the API shows it: without the internal outbox. */
 export function publicState(state: ExecutionState): Omit<ExecutionState, 'outbox'> & { pendingEvents: number } {
@@ -134,14 +132,11 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
     { schema: { params: { type: 'object', properties: { executionId: idSchema }, required: ['executionId'] } } },
     async (request) => {
       const { state } = await requireExecution(ctx, request.params.executionId);
-      const events = [];
-      for await (const stored of ctx.client.readEvents({
-        correlationId: state.correlationId,
-        startTime: new Date(Date.parse(state.requestedAt) - CLOCK_SKEW_MS),
-        maxScan: ctx.eventScanLimit,
-      })) {
+      // Through the correlation index; only the part of EVENTS not indexed yet is scanned, at most eventScanLimit messages.
+      const flow = await ctx.client.readCorrelation(state.correlationId, { maxScan: ctx.eventScanLimit });
+      const events = flow.events.map((stored) => {
         const { event } = stored;
-        events.push({
+        return {
           seq: stored.seq,
           eventId: event.eventId,
           eventType: event.eventType,
@@ -149,8 +144,8 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
           correlationId: event.correlationId,
           causationId: event.causationId,
           data: event.data,
-        });
-      }
+        };
+      });
       return { executionId: state.executionId, correlationId: state.correlationId, events };
     },
   );

@@ -15,7 +15,7 @@
  * what its durables have not yet acknowledged (`num_pending` + `num_ack_pending`). Admin only.
  */
 import { platformStreams } from '@multi-agent/nats-client';
-import { SERVICE_BUS_ACCESS } from '@multi-agent/service-kit';
+import { declaredDurables, SERVICE_BUS_ACCESS } from '@multi-agent/service-kit';
 import type { PlatformService } from '@multi-agent/service-kit';
 import type { ConsumerInfo } from '@nats-io/jetstream';
 import type { FastifyInstance } from 'fastify';
@@ -91,13 +91,15 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: GatewayContext, 
       }
     }
     const byName = new Map(consumers.map((c) => [c.name, c]));
+    const everyDurable = declaredDurables();
     const services = (Object.keys(SERVICE_BUS_ACCESS) as PlatformService[]).map((service) => {
-      const declared = SERVICE_BUS_ACCESS[service].consumes.flatMap((c) => (c.durable === undefined ? [] : [c.durable]));
+      // Each durable once (the gateway's indexer is declared once per EVENTS subject).
+      const declared = everyDurable.filter((d) => d.service === service).map((d) => d.durable);
       const durables = declared.map((name) => byName.get(name));
       const missing = declared.filter((_name, i) => durables[i] === undefined);
       const present = durables.filter((c): c is ConsumerView => c !== undefined);
       const down = present.filter((c) => c.liveness === 'down').map((c) => c.name);
-      // The gateway runs no durable: it is ready when it answers this request ready.
+      // The gateway is ready when it answers this request ready (its indexer durable is listed, with its lag).
       const isReady = service === 'gateway' ? ready() : missing.length === 0 && down.length === 0;
       return {
         service,
