@@ -315,7 +315,9 @@ async function refreshExecution(executionId) {
   }
   renderState(state);
   renderTimeline(log.events);
-  return ENDED.includes(state.status) && state.pendingEvents === 0;
+  // A dead-lettered failure is not final: replaying its DLQ record revives the execution.
+  const revivable = state.status === 'failed' && state.error?.code === 'DEAD_LETTERED';
+  return ENDED.includes(state.status) && state.pendingEvents === 0 && !revivable;
 }
 
 async function cancelExecution() {
