@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { freePort, NatsServer, ServiceProcess, waitFor } from '@multi-agent/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { assembleRuntime, IMAGE_COMMAND, lockedPackages, pinnedVersions, repoRoot, RUNTIME_WORKSPACES, WORKFLOWS_SUBDIR } from './image/assemble.js';
+import { assembleRuntime, IMAGE_COMMAND, lockedPackages, pinnedVersions, PROVISION_JOB_ARGS, repoRoot, RUNTIME_WORKSPACES, WORKFLOWS_SUBDIR } from './image/assemble.js';
 import { importedPackages } from './image/imports.js';
 import { opsEndpoint, SERVICES } from './code-facts.js';
 import { scaledConsumers } from './k8s/render.js';
@@ -200,6 +200,14 @@ describe('the image tree (packed workspaces installed with --omit=dev)', () => {
     } finally {
       await nc.close();
     }
+  });
+
+  it('the provisioning Job\'s command runs the CLI\'s provision from the tree', async () => {
+    const [node, script, ...args] = PROVISION_JOB_ARGS;
+    expect(node).toBe('node');
+    const provision = await ServiceProcess.start(join(app, script), { cwd: app, name: 'provision', args, env: { NATS_URL: server.url } });
+    expect(await provision.exited, provision.output()).toEqual({ code: 0, signal: null });
+    expect(provision.lines.join('\n')).toMatch(/stream\s+EVENTS/);
   });
 
   it('the services wrote nothing into the tree (read-only root filesystem; /tmp is the only writable place)', () => {

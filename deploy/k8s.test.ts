@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makePki, natsServerBinary } from '@multi-agent/testing';
+import { inboxPrefixOf } from '@multi-agent/service-kit';
+import type { BusIdentity } from '@multi-agent/service-kit';
 import { envVariablesRead, opsEndpoint, SERVICES } from './code-facts.js';
+import { PROVISION_JOB_ARGS } from './image/assemble.js';
 import { overlayDir, podSpec, render, type ContainerSpec, type K8sObject } from './k8s/render.js';
 import { validateObject } from './k8s/validate.js';
 
@@ -90,7 +93,7 @@ async function natsConfigCheck(files: Record<string, string>, main = 'nats.conf'
   const file = join(dir, main);
   // The values the StatefulSet gives the server (placeholders for the Secret-held passwords).
   const env: NodeJS.ProcessEnv = { ...process.env, POD_NAME: 'nats-0' };
-  for (const service of SERVICES) env[`NATS_PASSWORD_${service.toUpperCase()}`] = `placeholder-${service}`;
+  for (const [, name] of Object.values(files).join('\n').matchAll(/\$(NATS_PASSWORD_\w+)/g)) env[name!] = `placeholder-${name!.toLowerCase()}`;
   const { stdout, stderr } = await run(natsServerBinary(), ['-t', '-c', file], { env });
   return stdout + stderr;
 }
@@ -199,11 +202,34 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
         if (/PASSWORD|TOKEN|_KEYS?$|SEED|SECRET/.test(e.name)) expect(e.valueFrom?.secretKeyRef, e.name).toBeDefined();
       }
       expect(container!.env?.find((e) => e.name === 'NATS_PASSWORD')?.valueFrom?.secretKeyRef?.name).toBe(`nats-identity-${deployment.metadata.name}`);
+      // Services only look their streams and durables up, and get replies on their own inbox prefix.
+      expect(envValue(objects, container!, 'NATS_PROVISION'), deployment.metadata.name).toBe('false');
+      expect(envValue(objects, container!, 'NATS_INBOX_PREFIX')).toBe(inboxPrefixOf(deployment.metadata.name as BusIdentity));
     }
     expect(containersOf(named(objects, 'Deployment', 'model'))[0]!.env?.find((e) => e.name === 'MODEL_API_KEY')?.valueFrom?.secretKeyRef).toBeDefined();
     // The gateway's API keys: hashes from a Secret that may be missing (the gateway then refuses every call).
     const apiKeys = containersOf(named(objects, 'Deployment', 'gateway'))[0]!.env?.find((e) => e.name === 'GATEWAY_API_KEYS');
     expect(apiKeys?.valueFrom?.secretKeyRef).toEqual({ name: 'gateway-api-keys', key: 'keys', optional: true });
+  });
+
+  it('the provisioning Job runs the CLI\'s provision as admin, hardened, with only variables the code reads', () => {
+    const job = named(objects, 'Job', 'provision');
+    const [container] = containersOf(job);
+    expect(container!.image).toBe(containersOf(services[0]!)[0]!.image);
+    expect(container!.args).toEqual(PROVISION_JOB_ARGS);
+    expect(envValue(objects, container!, 'NATS_USER')).toBe('admin');
+    expect(container!.env?.find((e) => e.name === 'NATS_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'nats-identity-admin', key: 'password' });
+    expect(envValue(objects, container!, 'NATS_INBOX_PREFIX')).toBe(inboxPrefixOf('admin'));
+    expect(envValue(objects, container!, 'NATS_URL')).toBe(envValue(objects, containersOf(services[0]!)[0]!, 'NATS_URL'));
+    expect(envValue(objects, container!, 'NATS_STREAM_REPLICAS')).toBe(envValue(objects, containersOf(services[0]!)[0]!, 'NATS_STREAM_REPLICAS'));
+    const read = envVariablesRead();
+    for (const { name } of container!.env ?? []) expect(read, name).toContain(name);
+    const pod = podSpec(job) as unknown as { securityContext: Record<string, unknown>; restartPolicy: string; volumes: { name: string; emptyDir?: unknown }[] };
+    expect(pod.restartPolicy).not.toBe('Always');
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(container!.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    const tmp = container!.volumeMounts?.find((m) => m.mountPath === '/tmp');
+    expect(pod.volumes.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
   });
 
   it('a disruption budget covers every service, and NATS never goes below quorum', () => {
@@ -235,8 +261,8 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(store).toBeGreaterThanOrEqual(0.8 * volume);
     // Every variable the server container gets is one its config reads.
     for (const { name } of server!.env ?? []) expect(config, name).toMatch(new RegExp(`\\$${name}\\b`));
-    // Every identity the services use exists in the server's config.
-    for (const name of SERVICES) expect(config).toMatch(new RegExp(`user: ${name}, password: \\$NATS_PASSWORD_${name.toUpperCase()}\\b`));
+    // Every identity the services and the provisioning Job use exists in the server's config.
+    for (const name of [...SERVICES, 'admin']) expect(config).toMatch(new RegExp(`user: ${name}, password: \\$NATS_PASSWORD_${name.toUpperCase()}\\b`));
   });
 
   it('publishes neither NATS client nor monitoring port outside the cluster', () => {
@@ -277,6 +303,21 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       const ingress = applying(labels).flatMap((p) => p.ingress ?? []);
       expect(ingress.some((r) => r.from?.some((f) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring'))).toBe(true);
     }
+    // The provisioning Job reaches NATS on 4222 only, and the NATS servers admit it there.
+    const jobLabels = templateLabels(named(objects, 'Job', 'provision'));
+    const jobEgress = applying(jobLabels).flatMap((p) => p.egress ?? []).filter((r) => !isDns(r));
+    expect(jobEgress.length).toBeGreaterThan(0);
+    for (const rule of jobEgress) {
+      expect(rule.ports).toEqual([{ protocol: 'TCP', port: 4222 }]);
+      expect(rule.to!.every((peer) => selects(peer.podSelector?.matchLabels, natsLabels) && peer.namespaceSelector === undefined)).toBe(true);
+    }
+    expect(applying(jobLabels).flatMap((p) => p.ingress ?? [])).toEqual([]);
+    const admitted = (labels: Record<string, string>): boolean =>
+      applying(natsLabels)
+        .flatMap((p) => p.ingress ?? [])
+        .some((r) => r.ports?.some((p) => p.port === 4222) && r.from?.some((f) => f.namespaceSelector === undefined && selects(f.podSelector?.matchLabels, labels)));
+    expect(admitted(jobLabels)).toBe(true);
+    for (const service of services) expect(admitted(templateLabels(service)), service.metadata.name).toBe(true);
     const gatewayIngress = applying(templateLabels(named(objects, 'Deployment', 'gateway'))).flatMap((p) => p.ingress ?? []);
     expect(gatewayIngress.some((r) => r.from?.some((f) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'ingress-nginx'))).toBe(true);
     const natsIngress = applying(natsLabels).flatMap((p) => p.ingress ?? []);
@@ -418,8 +459,8 @@ describe('NATS exposed outside the cluster (overlay prod-nats-exposed, component
     }
   });
 
-  it('every service trusts the CA and presents the client certificate, from files the Secret volume holds', () => {
-    for (const deployment of services) {
+  it('every service and the provisioning Job trust the CA and present the client certificate, from files the Secret volume holds', () => {
+    for (const deployment of [...services, named(objects, 'Job', 'provision')]) {
       const [container] = containersOf(deployment);
       const value = (name: string): string | undefined => container!.env?.find((e) => e.name === name)?.value;
       const files = ['NATS_TLS_CA', 'NATS_TLS_CERT', 'NATS_TLS_KEY'].map((name) => value(name));

@@ -33,6 +33,9 @@ export const RUNTIME_WORKSPACES = [
 /** The image's command, run in the tree's root (the Dockerfile's `CMD`). */
 export const IMAGE_COMMAND = ['node', '--import', 'tsx', 'service.ts'] as const;
 
+/** The provisioning Job's command, run in the tree's root instead of `CMD`: the CLI's `provision` (deploy/k8s/base/provision-job.yaml). */
+export const PROVISION_JOB_ARGS = ['node', 'node_modules/@multi-agent/cli/bin/multi-agent.js', 'provision'] as const;
+
 /** Where the workflow definitions are in the tree (the services' `WORKFLOWS_DIR`). */
 export const WORKFLOWS_SUBDIR = 'workflows';
 

@@ -2,7 +2,7 @@
 import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { NatsClient } from '@multi-agent/nats-client';
 import { auditCommand } from './commands/audit.js';
-import { authGenerate, authTable } from './commands/auth.js';
+import { authGenerate, authK8s, authTable } from './commands/auth.js';
 import { bashCompletion, zshCompletion } from './commands/completion.js';
 import { dlqList, dlqPurge, dlqReplay, dlqShow } from './commands/dlq.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -186,16 +186,20 @@ export function buildProgram(io: Io, signal?: AbortSignal, exit: (code: number) 
   const auth = program.command('auth').description('NATS identities and permissions derived from the bus-access declaration');
   auth
     .command('generate')
-    .description('write auth.conf, nats.conf and one <identity>.env per identity to --out (keys are kept unless --rotate); --table prints what each identity may do')
+    .description(
+      'write auth.conf, nats.conf and one <identity>.env per identity to --out (keys are kept unless --rotate); --table prints what each identity may do; --k8s prints the authorization block of deploy/k8s/base/nats-config.yaml',
+    )
     .option('--out <dir>', 'directory to write to (e.g. .data/nats-auth)')
     .option('--rotate', 'new keys for every identity')
     .option('--port <port>', 'client port of nats.conf', positiveInteger('--port'), 4222)
     .option('--store-dir <dir>', 'JetStream store of nats.conf (default <out>/jetstream)')
     .option('--table', 'print the Markdown table of what each identity may do')
+    .option('--k8s', 'print the Kubernetes NATS authorization block: one password user per identity in the cluster, with its permissions')
     .action(
-      action(async (r, options: { out?: string; rotate?: boolean; port: number; storeDir?: string; table?: boolean }, command: Command) => {
-        if (options.out === undefined && options.table !== true) usageError(command, 'auth generate takes --out DIR, --table, or both');
+      action(async (r, options: { out?: string; rotate?: boolean; port: number; storeDir?: string; table?: boolean; k8s?: boolean }, command: Command) => {
+        if (options.out === undefined && options.table !== true && options.k8s !== true) usageError(command, 'auth generate takes --out DIR, --table or --k8s');
         if (options.table === true) authTable(r.io);
+        if (options.k8s === true) authK8s(r.io);
         if (options.out !== undefined) {
           await authGenerate(r.io, { out: options.out, rotate: options.rotate === true, port: options.port, ...(options.storeDir === undefined ? {} : { storeDir: options.storeDir }) });
         }
