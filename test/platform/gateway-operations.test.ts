@@ -295,6 +295,18 @@ describe('dead letters', () => {
       { actor: admin, dlqSequences: [third] },
     ]);
   });
+
+  it('shows a message on a DLQ subject that is not a record apart from the records, refuses to replay it, and purges it', async () => {
+    const { seq: garbage } = await platform.observer.jetstream.js.publish(`dlq.${consumer}`, 'not a record');
+    const { status, body } = await call('GET', `/api/dead-letters?consumer=${consumer}`);
+    expect(status).toBe(200);
+    expect((body.records as DeadLetterView[]).map((r) => r.dlqSequence)).not.toContain(garbage);
+    expect(body.unreadable).toEqual([{ dlqSequence: garbage, subject: `dlq.${consumer}`, error: 'not JSON' }]);
+    const replay = await call('POST', '/api/dead-letters/replay', { sequences: [garbage] });
+    expect(replay.body).toEqual({ results: [{ dlqSequence: garbage, status: 'not-replayable', reason: `DLQ message ${garbage} is not JSON` }] });
+    expect((await call('POST', '/api/dead-letters/purge', { sequences: [garbage] })).body).toEqual({ purged: [garbage], notFound: [] });
+    expect((await call('GET', `/api/dead-letters?consumer=${consumer}`)).body.unreadable).toEqual([]);
+  });
 });
 
 describe('streams and consumers', () => {

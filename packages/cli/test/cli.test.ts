@@ -74,6 +74,29 @@ describe('multi-agent', () => {
     expect(handled.map((e) => e.causationId)).toEqual([original.eventId]);
   });
 
+  it('lists the records around a message on a DLQ subject that is not one, and names it', async () => {
+    // Anyone who may publish on dlq.* can put garbage there: it must not hide the real records.
+    const { seq: garbage } = await client.jetstream.js.publish('dlq.invoice-writer', 'not a record');
+    const { seq: wrongShape } = await client.jetstream.js.publish('dlq.invoice-writer', JSON.stringify({ data: { reason: 'nonsense' } }));
+    const ls = await cli('dlq', 'ls', '--consumer', 'invoice-writer', '--json');
+    expect(ls.code).toBe(0);
+    const listed = JSON.parse(ls.out.join('\n')) as { dlqSequence: number; consumer: string }[];
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.map((r) => r.dlqSequence)).not.toContain(garbage);
+    expect(listed.every((r) => r.consumer === 'invoice-writer')).toBe(true);
+    expect(ls.err).toEqual([
+      expect.stringMatching(new RegExp(`^DLQ message ${garbage} on dlq\\.invoice-writer is not JSON`)),
+      expect.stringMatching(new RegExp(`^DLQ message ${wrongShape} on dlq\\.invoice-writer is not a DLQ record`)),
+    ]);
+    // Reading or replaying it by sequence is a typed refusal, not a crash.
+    await expect(client.deadLetters.read(garbage)).rejects.toMatchObject({ code: 'DLQ_RECORD_UNREADABLE', dlqSequence: garbage });
+    const show = await cli('dlq', 'show', String(garbage));
+    expect(show.code).not.toBe(0);
+    expect(show.err.join('\n')).toMatch(/is not JSON/);
+    await client.jetstream.jsm.streams.deleteMessage('DLQ', garbage);
+    await client.jetstream.jsm.streams.deleteMessage('DLQ', wrongShape);
+  });
+
   it('traces a flow as a causation tree', async () => {
     await client.subscribe('vector.trace.start', (_e, ctx) => ctx.publish({ eventType: 'vector.trace.step', data: {} }), 'trace-a');
     await client.subscribe('vector.trace.step', (_e, ctx) => ctx.publish({ eventType: 'vector.trace.done', data: {} }), 'trace-b');

@@ -25,6 +25,7 @@ export const ClientErrorCodes = {
   CLIENT_CLOSED: 'CLIENT_CLOSED',
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   NOT_PROVISIONED: 'NOT_PROVISIONED',
+  DLQ_RECORD_UNREADABLE: 'DLQ_RECORD_UNREADABLE',
 } as const;
 
 /** The `code` of an error from any package of the bus, or `undefined` for foreign errors. */
@@ -235,5 +236,16 @@ export class NotProvisionedError extends EventBusError {
     super(ClientErrorCodes.NOT_PROVISIONED, `${missing} does not exist and this client does not create it: run \`${PROVISION_COMMAND}\` with the admin identity`, options);
     this.name = 'NotProvisionedError';
     this.missing = missing;
+  }
+}
+
+/** The message at a DLQ sequence is not a DLQ record (not JSON, or not the record's shape): it can be purged, not read or replayed. */
+export class DeadLetterUnreadableError extends EventBusError {
+  /** Its sequence in the DLQ stream. */
+  readonly dlqSequence: number;
+  constructor(dlqSequence: number, why: string) {
+    super(ClientErrorCodes.DLQ_RECORD_UNREADABLE, `DLQ message ${dlqSequence} is ${why}`);
+    this.name = 'DeadLetterUnreadableError';
+    this.dlqSequence = dlqSequence;
   }
 }

@@ -45,6 +45,7 @@ export {
   NoStreamError,
   NotConnectedError,
   NotProvisionedError,
+  DeadLetterUnreadableError,
   PayloadTooLargeError,
   PermissionError,
   PROVISION_COMMAND,
@@ -63,7 +64,7 @@ export { idempotencyKey } from './idempotency/store.js';
 export type { ClaimResult, IdempotencyStore, Lease } from './idempotency/store.js';
 
 // Dead letters and the platform's topology, for operators' tools and access declarations.
-export type { DeadLetterReplayer, ReplayResult, StoredDeadLetter } from './replay.js';
+export type { DeadLetterListing, DeadLetterReplayer, ReplayResult, StoredDeadLetter, UnreadableDeadLetter } from './replay.js';
 export { replayEventId } from './replay.js';
 export { DEAD_LETTER_WATCHER } from './dead-letter-watcher.js';
 export { ATTEMPT_LEDGER_BUCKET } from './attempt-ledger.js';

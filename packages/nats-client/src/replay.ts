@@ -12,6 +12,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { createHash } from 'node:crypto';
+import { DeadLetterUnreadableError } from './errors.js';
 import type { EventPublisher } from './publisher.js';
 import { StreamNames } from './topology.js';
 
@@ -38,6 +39,23 @@ export interface StoredDeadLetter {
   record: DeadLetterData;
 }
 
+/**
+ * A message on a DLQ subject that is not a DLQ record (no bus client writes one; whoever may
+ * publish on `dlq.*` can). Listed apart, so it cannot hide the real records; purge it.
+ */
+export interface UnreadableDeadLetter {
+  dlqSequence: number;
+  subject: string;
+  /** Why it is not a record (not JSON, or not the record's shape). */
+  error: string;
+}
+
+/** The DLQ's records, and the messages on its subjects that are not records. */
+export interface DeadLetterListing {
+  records: StoredDeadLetter[];
+  unreadable: UnreadableDeadLetter[];
+}
+
 /** A UUID-shaped id derived from the DLQ record, stable across replay attempts. */
 export function replayEventId(dlqSequence: number, originalEventId: string): string {
   const h = createHash('sha256').update(`replay:${dlqSequence}:${originalEventId}`).digest('hex');
@@ -55,31 +73,47 @@ export class DeadLetterReplayer {
     private readonly replicas: number,
   ) {}
 
-  /** Reads one DLQ record by its DLQ stream sequence. */
+  /**
+   * Reads one DLQ record by its DLQ stream sequence.
+   *
+   * @throws DeadLetterUnreadableError when the message there is not a DLQ record
+   */
   async read(dlqSequence: number): Promise<StoredDeadLetter | undefined> {
     const stored = await this.jsm.streams.getMessage(StreamNames.DLQ, { seq: dlqSequence });
     if (stored === null) return undefined;
-    return { dlqSequence, subject: stored.subject, record: this.parse(stored.json<{ data: unknown }>().data) };
+    const parsed = parseRecord(dlqSequence, stored.subject, stored.data);
+    if ('error' in parsed) throw new DeadLetterUnreadableError(dlqSequence, parsed.error);
+    return parsed;
   }
 
-  /** Lists the DLQ records of one consumer (or all, with `consumer` undefined), oldest first. */
+  /**
+   * Lists the DLQ records of one consumer (or all, with `consumer` undefined), oldest first.
+   * Messages on DLQ subjects that are not records are left out: {@link DeadLetterReplayer.scan} lists them.
+   */
   async list(consumer?: string): Promise<StoredDeadLetter[]> {
+    return (await this.scan(consumer)).records;
+  }
+
+  /** Lists the DLQ records of one consumer (or all), oldest first, and apart from them the messages that are not records. */
+  async scan(consumer?: string): Promise<DeadLetterListing> {
+    const listing: DeadLetterListing = { records: [], unreadable: [] };
     const filter = consumer === undefined ? 'dlq.*' : subjects.deadLetter(consumer);
     const info = await this.jsm.streams.info(StreamNames.DLQ);
-    if (info.state.messages === 0) return [];
+    if (info.state.messages === 0) return listing;
     const oc = await this.js.consumers.get(StreamNames.DLQ, { filter_subjects: filter, deliver_policy: DeliverPolicy.All });
-    const records: StoredDeadLetter[] = [];
     try {
       for (;;) {
         const msg = await oc.next({ expires: 1000 });
         if (msg === null) break;
-        records.push({ dlqSequence: msg.seq, subject: msg.subject, record: this.parse(msg.json<{ data: unknown }>().data) });
+        const parsed = parseRecord(msg.seq, msg.subject, msg.data);
+        if ('error' in parsed) listing.unreadable.push(parsed);
+        else listing.records.push(parsed);
         if (msg.info.pending === 0) break;
       }
     } finally {
       await oc.delete().catch(() => undefined);
     }
-    return records;
+    return listing;
   }
 
   /** Replays one record. */
@@ -123,9 +157,19 @@ export class DeadLetterReplayer {
     return this.kv;
   }
 
-  private parse(data: unknown): DeadLetterData {
-    return deadLetterDataSchema.parse(data);
+}
+
+/** The DLQ record a message carries (its envelope's `data`), or why it carries none. */
+function parseRecord(dlqSequence: number, subject: string, payload: Uint8Array): StoredDeadLetter | UnreadableDeadLetter {
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder().decode(payload));
+  } catch {
+    return { dlqSequence, subject, error: 'not JSON' };
   }
+  const record = deadLetterDataSchema.safeParse((body as { data?: unknown } | null)?.data);
+  if (!record.success) return { dlqSequence, subject, error: `not a DLQ record: ${record.error.issues.map((i) => `${i.path.join('.') || 'data'} ${i.message}`).slice(0, 3).join('; ')}` };
+  return { dlqSequence, subject, record: record.data };
 }
 
 /** Opens the bucket of replay markers, creating it when missing. */

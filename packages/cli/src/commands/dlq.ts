@@ -5,9 +5,15 @@ import type { PurgeFilter } from '../dlq-purge.js';
 import { Progress, clip, paint, printJson, printTable } from '../output.js';
 import type { Io } from '../output.js';
 
-/** Lists DLQ records, oldest first (as JSON: every record in full). */
+/**
+ * Lists DLQ records, oldest first (as JSON: every record in full). A message on a DLQ subject
+ * that is not a record is named on stderr and does not stop the listing.
+ */
 export async function dlqList(client: NatsClient, io: Io, consumer: string | undefined, json: boolean): Promise<void> {
-  const records = await client.deadLetters.list(consumer);
+  const { records, unreadable } = await client.deadLetters.scan(consumer);
+  for (const u of unreadable) {
+    io.err(`DLQ message ${u.dlqSequence} on ${u.subject} is ${u.error}: not listed (purge it by sequence in the console's Dead letters view)`);
+  }
   if (json) {
     printJson(io, records.map(({ dlqSequence, subject, record }) => ({ dlqSequence, subject, ...record })));
     return;

@@ -10,7 +10,7 @@
  */
 import { DEAD_LETTER_REASONS } from '@multi-agent/events';
 import type { DeadLetterReason } from '@multi-agent/events';
-import type { NatsClient, StoredDeadLetter } from '@multi-agent/nats-client';
+import type { NatsClient, StoredDeadLetter, UnreadableDeadLetter } from '@multi-agent/nats-client';
 import { DLQ_REPLAYS_BUCKET } from '@multi-agent/service-kit';
 import { Kvm } from '@nats-io/kv';
 
@@ -66,12 +66,15 @@ async function replayMarkers(client: NatsClient): Promise<Map<number, ReplayMark
   return markers;
 }
 
-/** The DLQ's records (of one consumer, or all), oldest first, with their replay and handled state. */
-export async function readDeadLetters(client: NatsClient, consumer?: string): Promise<DeadLetterView[]> {
-  const [stored, markers] = await Promise.all([client.deadLetters.list(consumer), replayMarkers(client)]);
+/**
+ * The DLQ's records (of one consumer, or all), oldest first, with their replay and handled
+ * state; and apart from them the messages on DLQ subjects that are not records.
+ */
+export async function readDeadLetters(client: NatsClient, consumer?: string): Promise<{ records: DeadLetterView[]; unreadable: UnreadableDeadLetter[] }> {
+  const [{ records: stored, unreadable }, markers] = await Promise.all([client.deadLetters.scan(consumer), replayMarkers(client)]);
   // Every event id the DLQ holds: a replay found here was dead-lettered again.
   const deadEventIds = new Set(stored.flatMap((s) => (typeof s.record.originalEvent?.eventId === 'string' ? [s.record.originalEvent.eventId] : [])));
-  return stored.map((s) => view(s, markers.get(s.dlqSequence), deadEventIds));
+  return { records: stored.map((s) => view(s, markers.get(s.dlqSequence), deadEventIds)), unreadable };
 }
 
 function view({ dlqSequence, subject, record }: StoredDeadLetter, replay: ReplayMarker | undefined, deadEventIds: Set<string>): DeadLetterView {

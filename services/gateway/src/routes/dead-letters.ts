@@ -7,7 +7,7 @@
  */
 import { DEAD_LETTER_REASONS, SUBJECT_TOKEN_PATTERN } from '@multi-agent/events';
 import type { DeadLetterReason } from '@multi-agent/events';
-import { StreamNames } from '@multi-agent/nats-client';
+import { ClientErrorCodes, errorCode, StreamNames } from '@multi-agent/nats-client';
 import { AuditSubjects } from '@multi-agent/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { recordAudit } from '../audit.js';
@@ -37,10 +37,10 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
     },
     async (request) => {
       const { consumer, reason } = request.query;
-      const all = await readDeadLetters(ctx.client, consumer);
+      const { records: all, unreadable } = await readDeadLetters(ctx.client, consumer);
       // Counts are over the consumer filter, not the reason filter: they label the reason filter.
       const records = all.filter((r) => reason === undefined || r.reason === reason);
-      return { records: records.reverse(), total: records.length, counts: countDeadLetters(all) };
+      return { records: records.reverse(), total: records.length, counts: countDeadLetters(all), unreadable };
     },
   );
 
@@ -54,7 +54,15 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
     async (request) => {
       const results = [];
       for (const dlqSequence of request.body.sequences) {
-        if ((await ctx.client.deadLetters.read(dlqSequence)) === undefined) {
+        let found: boolean;
+        try {
+          found = (await ctx.client.deadLetters.read(dlqSequence)) !== undefined;
+        } catch (err) {
+          if (errorCode(err) !== ClientErrorCodes.DLQ_RECORD_UNREADABLE) throw err;
+          results.push({ dlqSequence, status: 'not-replayable' as const, reason: (err as Error).message });
+          continue;
+        }
+        if (!found) {
           results.push({ dlqSequence, status: 'not-found' as const });
           continue;
         }
@@ -85,7 +93,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: GatewayConte
       if ((sequences === undefined) === (handled === undefined)) {
         throw new HttpError(400, 'INVALID_REQUEST', 'name the records to purge: either "sequences": [DLQ sequences] or "handled": true');
       }
-      const selected = sequences ?? (await readDeadLetters(ctx.client)).filter((r) => r.handled).map((r) => r.dlqSequence);
+      const selected = sequences ?? (await readDeadLetters(ctx.client)).records.filter((r) => r.handled).map((r) => r.dlqSequence);
       const purged: number[] = [];
       const notFound: number[] = [];
       const { jsm } = ctx.client.jetstream;
