@@ -106,7 +106,9 @@ export function registerExecutionRoutes(app: FastifyInstance, ctx: GatewayContex
               : undefined,
           )
           .catch(() => undefined);
-        throw new HttpError(503, 'BUS_UNAVAILABLE', `could not publish the execution request: ${(err as Error).message}`);
+        // The bus's own words stay in the log: an answer carries no internal detail.
+        ctx.client.logger.error({ err, executionId }, 'execution request not published');
+        throw new HttpError(503, 'BUS_UNAVAILABLE', 'could not publish the execution request: the event bus is unavailable, try again');
       }
       ctx.client.logger.info({ executionId, workflowId }, 'execution requested');
       await recordAudit(ctx, request, AuditSubjects.EXECUTION_STARTED, { executionId, workflowId });

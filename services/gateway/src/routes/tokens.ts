@@ -9,7 +9,7 @@
  * the stream continues after that sequence: no gap, no duplicate.
  */
 import { isTerminal } from '@multi-agent/service-kit';
-import { StreamIdleError } from '@multi-agent/nats-client';
+import { errorCode, StreamIdleError } from '@multi-agent/nats-client';
 import type { FastifyInstance } from 'fastify';
 import { idSchema } from '../context.js';
 import type { GatewayContext } from '../context.js';
@@ -85,7 +85,8 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: GatewayContext, o
       } catch (err) {
         if (!abort.signal.aborted) {
           ctx.client.logger.warn({ err, executionId }, 'token stream failed');
-          send({ event: 'error', data: { message: (err as Error).message } });
+          // The detail is in the log above; the browser gets a code, and reconnects from its last token.
+          send({ event: 'error', data: { code: errorCode(err) ?? 'INTERNAL', message: 'the token stream failed; reconnect with Last-Event-ID' } });
         }
       } finally {
         clearInterval(heartbeat);
