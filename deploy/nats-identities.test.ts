@@ -15,12 +15,11 @@ import { AuthorizationError } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { main, provisionTopology } from '@multi-agent/cli';
 import type { ProvisionReport } from '@multi-agent/cli';
-import { subjectMatches } from '@multi-agent/events';
 import { asPermissionError, ClientErrorCodes, errorCode, loadNatsConfig, NatsClient } from '@multi-agent/nats-client';
 import { startOrchestration } from '@multi-agent/orchestration-service';
-import { declaredDurables, inboxPrefixOf, loadWorkflows, natsPermissionsOf } from '@multi-agent/service-kit';
-import type { BusIdentity, PlatformService } from '@multi-agent/service-kit';
-import { NatsServer, waitFor } from '@multi-agent/testing';
+import { declaredDurables, inboxPrefixOf, loadWorkflows, mayPublish } from '@multi-agent/service-kit';
+import type { PlatformService } from '@multi-agent/service-kit';
+import { NatsServer, rejectionOf, waitFor } from '@multi-agent/testing';
 import { startToolService } from '@multi-agent/tool-service';
 import { SERVICES } from './code-facts.js';
 import { overlayDir, podSpec, render, type K8sObject } from './k8s/render.js';
@@ -71,21 +70,6 @@ function workloadEnv(workload: K8sObject): Record<string, string> {
   const env: Record<string, string> = { ...platformEnv };
   for (const { name, value, valueFrom } of envOf(workload)) env[name] = value ?? secretValue(valueFrom!.secretKeyRef!);
   return { ...env, NATS_URL: server.url, NATS_STREAM_REPLICAS: '1', NATS_STARTUP_TIMEOUT_MS: '5000' };
-}
-
-function permitted(identity: BusIdentity, subject: string): boolean {
-  const { allow, deny } = natsPermissionsOf(identity).publish;
-  return allow.some((p) => subjectMatches(p, subject)) && !deny.some((p) => subjectMatches(p, subject));
-}
-
-/** Resolves with the error `call` rejects with (fails the test when it resolves). */
-async function refusal(call: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await call();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the server to refuse');
 }
 
 /** A client connected with the environment of `service`'s Deployment. */
@@ -151,10 +135,10 @@ describe('NATS identities of the prod overlay', () => {
     const client = await connectAsDeployed(service);
     try {
       expect(client.config).toMatchObject({ provision: false, inboxPrefix: inboxPrefixOf(service) });
-      const del = asPermissionError(await refusal(() => client.jetstream.jsm.streams.delete('EVENTS')));
+      const del = asPermissionError(await rejectionOf(() => client.jetstream.jsm.streams.delete('EVENTS')));
       expect(del).toMatchObject({ code: ClientErrorCodes.PERMISSION_DENIED, subject: '$JS.API.STREAM.DELETE.EVENTS' });
-      const subject = ['vector.denied.probe', 'workflow.execution.requested', 'model.token.stream.probe'].find((s) => !permitted(service, s))!;
-      const publish = await refusal(() => client.publish({ eventType: subject, data: {} }));
+      const subject = ['vector.denied.probe', 'workflow.execution.requested', 'model.token.stream.probe'].find((s) => !mayPublish(service, s))!;
+      const publish = await rejectionOf(() => client.publish({ eventType: subject, data: {} }));
       expect(errorCode(publish)).toBe(ClientErrorCodes.PERMISSION_DENIED);
       expect(publish).toMatchObject({ operation: 'publish', subject });
       expect((await admin.jetstream.jsm.streams.info('EVENTS')).config.name).toBe('EVENTS');

@@ -13,16 +13,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createUser } from '@nats-io/nkeys';
 import { envFileOf, main, parseEnvFile, provisionTopology } from '@multi-agent/cli';
-import { subjectMatches } from '@multi-agent/events';
 import { startAgentService } from '@multi-agent/agent-service';
 import { createApiKey, parseApiKeys, startGateway } from '@multi-agent/gateway-service';
 import { LocalModelProvider, startModelService } from '@multi-agent/model-service';
 import { asPermissionError, ClientErrorCodes, CORRELATION_INDEXER, errorCode, loadNatsConfig, NatsClient, PROVISION_COMMAND } from '@multi-agent/nats-client';
 import type { NatsConfigInput } from '@multi-agent/nats-client';
 import { startOrchestration } from '@multi-agent/orchestration-service';
-import { BUS_IDENTITIES, declaredDurables, loadWorkflows, natsPermissionsOf } from '@multi-agent/service-kit';
+import { BUS_IDENTITIES, declaredDurables, loadWorkflows, mayPublish } from '@multi-agent/service-kit';
 import type { BusIdentity, PlatformService } from '@multi-agent/service-kit';
-import { NatsServer } from '@multi-agent/testing';
+import { NatsServer, rejectionOf } from '@multi-agent/testing';
 import { startToolService } from '@multi-agent/tool-service';
 import { readSse } from '../platform/support/sse.js';
 import { Cleanup, connectService, testLogger, waitFor } from '../platform/support/platform.js';
@@ -52,21 +51,6 @@ async function connectAs(identity: BusIdentity): Promise<NatsClient> {
   return client;
 }
 
-function permitted(identity: BusIdentity, subject: string): boolean {
-  const { allow, deny } = natsPermissionsOf(identity).publish;
-  return allow.some((p) => subjectMatches(p, subject)) && !deny.some((p) => subjectMatches(p, subject));
-}
-
-/** Resolves with the error `call` rejects with (fails the test when it resolves). */
-async function refusal(call: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await call();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the server to refuse');
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nats-permissions-'));
   expect(await main(['auth', 'generate', '--out', dir], { out: () => undefined, err: () => undefined })).toBe(0);
@@ -89,13 +73,13 @@ afterAll(async () => {
 describe('connecting', () => {
   it('refuses a connection without a key, and one with an unknown key', async () => {
     const anonymous = new NatsClient({ servers: [server.url], maxReconnectAttempts: 0, connectTimeoutMs: 2000 }, 'anonymous', { logger: testLogger });
-    expect(errorCode(await refusal(() => anonymous.connect()))).toBe(ClientErrorCodes.AUTH_FAILED);
+    expect(errorCode(await rejectionOf(() => anonymous.connect()))).toBe(ClientErrorCodes.AUTH_FAILED);
     const stranger = new NatsClient(
       { servers: [server.url], maxReconnectAttempts: 0, connectTimeoutMs: 2000, auth: { nkeySeed: new TextDecoder().decode(createUser().getSeed()) } },
       'stranger',
       { logger: testLogger },
     );
-    const err = await refusal(() => stranger.connect());
+    const err = await rejectionOf(() => stranger.connect());
     expect(errorCode(err)).toBe(ClientErrorCodes.AUTH_FAILED);
     expect(String(err)).toMatch(/authorization/i);
   });
@@ -105,7 +89,7 @@ describe('connecting', () => {
     try {
       for (const provision of [false, true]) {
         const tool = new NatsClient({ ...(await identityConfig('tool', bare.url)), provision }, 'tool', { logger: testLogger });
-        const err = await refusal(() => tool.connect());
+        const err = await rejectionOf(() => tool.connect());
         expect(errorCode(err)).toBe(ClientErrorCodes.NOT_PROVISIONED);
         expect((err as Error).message).toContain(PROVISION_COMMAND);
       }
@@ -120,9 +104,9 @@ describe('connecting', () => {
 describe.each(NOT_ADMIN)('%s', (identity) => {
   it('is refused a publish outside its declaration, with a PermissionError', async () => {
     const client = await connectAs(identity);
-    const subject = ['vector.denied.probe', 'workflow.execution.requested', 'model.token.stream.probe'].find((s) => !permitted(identity, s));
+    const subject = ['vector.denied.probe', 'workflow.execution.requested', 'model.token.stream.probe'].find((s) => !mayPublish(identity, s));
     expect(subject).toBeDefined();
-    const err = await refusal(() => client.publish({ eventType: subject!, data: {} }));
+    const err = await rejectionOf(() => client.publish({ eventType: subject!, data: {} }));
     expect(errorCode(err)).toBe(ClientErrorCodes.PERMISSION_DENIED);
     expect(err).toMatchObject({ operation: 'publish', subject });
     // Nothing was stored.
@@ -131,16 +115,16 @@ describe.each(NOT_ADMIN)('%s', (identity) => {
 
   it('is refused a request and a subscription outside its declaration, with a PermissionError', async () => {
     const client = await connectAs(identity);
-    const request = await refusal(() => client.request('tool.execute.denied', { eventType: 'tool.execute.denied', data: {} }, 2000));
+    const request = await rejectionOf(() => client.request('tool.execute.denied', { eventType: 'tool.execute.denied', data: {} }, 2000));
     expect(errorCode(request)).toBe(ClientErrorCodes.PERMISSION_DENIED);
-    const subscribe = await refusal(() => client.subscribe('tool.execute.denied', () => undefined));
+    const subscribe = await rejectionOf(() => client.subscribe('tool.execute.denied', () => undefined));
     expect(errorCode(subscribe)).toBe(ClientErrorCodes.PERMISSION_DENIED);
     expect(subscribe).toMatchObject({ operation: 'subscribe', subject: 'tool.execute.denied' });
     // A reader of a stream subject it does not declare may not create the consumer (readonly reads every stream).
-    const unread = ['vector.denied.probe', 'model.token.denied.probe'].find((s) => !permitted(identity, `$JS.API.CONSUMER.CREATE.${s.startsWith('vector') ? 'EVENTS' : 'TOKENS'}.probe.${s}`));
+    const unread = ['vector.denied.probe', 'model.token.denied.probe'].find((s) => !mayPublish(identity, `$JS.API.CONSUMER.CREATE.${s.startsWith('vector') ? 'EVENTS' : 'TOKENS'}.probe.${s}`));
     expect(unread === undefined).toBe(identity === 'readonly');
     if (unread !== undefined) {
-      const reader = await refusal(() => client.subscribe(unread, () => undefined, undefined, { broadcast: true }));
+      const reader = await rejectionOf(() => client.subscribe(unread, () => undefined, undefined, { broadcast: true }));
       expect(errorCode(reader)).toBe(ClientErrorCodes.PERMISSION_DENIED);
     }
   });
@@ -159,7 +143,7 @@ describe.each(NOT_ADMIN)('%s', (identity) => {
         .map((d): [string, () => Promise<unknown>] => [`$JS.API.CONSUMER.DELETE.${d.stream}.${d.durable}`, () => jsm.consumers.delete(d.stream, d.durable)]),
     ];
     for (const [subject, attempt] of attempts) {
-      expect(asPermissionError(await refusal(attempt))).toMatchObject({ code: ClientErrorCodes.PERMISSION_DENIED, subject });
+      expect(asPermissionError(await rejectionOf(attempt))).toMatchObject({ code: ClientErrorCodes.PERMISSION_DENIED, subject });
     }
     const after = await admin.jetstream.jsm.streams.info('EVENTS');
     expect(after.config.max_msgs).toBe(before.config.max_msgs);
@@ -171,7 +155,7 @@ describe('admin', () => {
   it('provisions idempotently and may not delete a stream', async () => {
     const again = await provisionTopology(admin);
     expect(again.results.filter((r) => r.action !== 'unchanged')).toEqual([]);
-    expect(asPermissionError(await refusal(() => admin.jetstream.jsm.streams.delete('EVENTS')))?.subject).toBe('$JS.API.STREAM.DELETE.EVENTS');
+    expect(asPermissionError(await rejectionOf(() => admin.jetstream.jsm.streams.delete('EVENTS')))?.subject).toBe('$JS.API.STREAM.DELETE.EVENTS');
   });
 });
 
@@ -235,9 +219,9 @@ describe('a workflow with auth on', () => {
 
 describe('the correlation index', () => {
   it('is written by the gateway alone', async () => {
-    for (const identity of BUS_IDENTITIES) expect(permitted(identity, 'index.correlation.probe'), identity).toBe(identity === 'gateway');
+    for (const identity of BUS_IDENTITIES) expect(mayPublish(identity, 'index.correlation.probe'), identity).toBe(identity === 'gateway');
     for (const client of [await connectAs('orchestration'), await connectAs('readonly'), admin]) {
-      const err = await refusal(() => client.jetstream.js.publish('index.correlation.probe', JSON.stringify({ seqs: [1] })));
+      const err = await rejectionOf(() => client.jetstream.js.publish('index.correlation.probe', JSON.stringify({ seqs: [1] })));
       expect(asPermissionError(err)).toMatchObject({ code: ClientErrorCodes.PERMISSION_DENIED, subject: 'index.correlation.probe' });
     }
     expect((await admin.jetstream.jsm.streams.info('EVENT_INDEX', { subjects_filter: 'index.correlation.probe' })).state.subjects ?? {}).toEqual({});

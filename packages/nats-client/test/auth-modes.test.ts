@@ -9,12 +9,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createUser } from '@nats-io/nkeys';
-import type { DomainEvent } from '@multi-agent/events';
 import { NatsServer } from '@multi-agent/testing';
 import { ClientErrorCodes, errorCode, loadNatsConfig, NatsClient } from '../src/index.js';
 import type { Env } from '../src/index.js';
 import { makeJwtChain } from './nats-jwt.js';
-import { Collector, testEvent, testLogger, uniqueToken } from './support.js';
+import { roundTrip, testLogger, uniqueToken } from './support.js';
 
 interface AuthMode {
   name: string;
@@ -126,12 +125,7 @@ describe.each(MODE_NAMES)('auth by %s', (modeName) => {
     const client = new NatsClient({ ...config, retryBackoffMs: [50] }, name, { logger: testLogger });
     await client.connect();
     try {
-      const ns = uniqueToken();
-      const got = new Collector<DomainEvent>();
-      await client.subscribe(`vector.${ns}.>`, (e) => got.push(e));
-      const sent = testEvent(`vector.${ns}.upserted`, { mode: m.name });
-      await client.publish(sent);
-      const [received] = await got.waitFor(1);
+      const { sent, received } = await roundTrip(client, { mode: m.name });
       expect(received).toMatchObject({ eventId: sent.eventId, data: { mode: m.name } });
 
       const ours = ((await serverOf(m).connz()) as Connz).connections.filter((c) => c.name === name);

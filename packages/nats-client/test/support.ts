@@ -4,6 +4,8 @@ import { pino } from 'pino';
 import type { DomainEvent } from '@multi-agent/events';
 import { NatsClient } from '../src/index.js';
 
+import { Collector } from '@multi-agent/testing';
+
 export { Collector, waitFor } from '@multi-agent/testing';
 import type { NatsClientOptions, NatsConfigInput } from '../src/index.js';
 
@@ -49,4 +51,15 @@ export function uniqueToken(prefix = 't'): string {
 /** A test event on a subject of the EVENTS stream. */
 export function testEvent(eventType: string, data: Record<string, unknown> = {}, extra: Partial<DomainEvent> = {}): DomainEvent {
   return { eventId: randomUUID(), eventType, timestamp: new Date(), version: '1.0', data, ...extra };
+}
+
+/** Publishes an event with `data` on a fresh subject `client` subscribes to, and resolves with it as received. */
+export async function roundTrip(client: NatsClient, data: Record<string, unknown>): Promise<{ sent: DomainEvent; received: DomainEvent | undefined }> {
+  const ns = uniqueToken();
+  const got = new Collector<DomainEvent>();
+  await client.subscribe(`vector.${ns}.>`, (e) => got.push(e));
+  const sent = testEvent(`vector.${ns}.upserted`, data);
+  await client.publish(sent);
+  const [received] = await got.waitFor(1);
+  return { sent, received };
 }

@@ -6,11 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
-import type { DomainEvent } from '@multi-agent/events';
 import { makePki, NatsServer, type Pki } from '@multi-agent/testing';
 import { ClientErrorCodes, errorCode, loadNatsConfig, NatsClient } from '../src/index.js';
 import type { NatsConfigInput } from '../src/index.js';
-import { Collector, testEvent, testLogger, uniqueToken } from './support.js';
+import { roundTrip, testLogger, uniqueToken } from './support.js';
 
 const CONNECT_TIMEOUT_MS = 2000;
 
@@ -61,12 +60,7 @@ describe('mutual TLS', () => {
     const client = new NatsClient({ ...config, retryBackoffMs: [50] }, name, { logger: testLogger });
     await client.connect();
     try {
-      const ns = uniqueToken();
-      const got = new Collector<DomainEvent>();
-      await client.subscribe(`vector.${ns}.>`, (e) => got.push(e));
-      const sent = testEvent(`vector.${ns}.upserted`, { over: 'tls' });
-      await client.publish(sent);
-      const [received] = await got.waitFor(1);
+      const { sent, received } = await roundTrip(client, { over: 'tls' });
       expect(received).toMatchObject({ eventId: sent.eventId, data: { over: 'tls' } });
 
       const connz = (await server.connz()) as Connz;

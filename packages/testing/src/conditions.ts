@@ -61,3 +61,13 @@ export class Collector<T> {
     });
   }
 }
+
+/** Resolves with the error `call` rejects with; fails (naming `what`) when it resolves instead. */
+export async function rejectionOf(call: () => Promise<unknown>, what = 'the call to be refused'): Promise<unknown> {
+  try {
+    await call();
+  } catch (err) {
+    return err;
+  }
+  throw new Error(`expected ${what}, but it succeeded`);
+}

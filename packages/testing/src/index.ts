@@ -11,7 +11,7 @@ export { NatsServer, type NatsServerOptions } from './nats-server.js';
 export { makePki, type Pki } from './pki.js';
 export { NatsCluster, type NatsClusterOptions } from './nats-cluster.js';
 export { TcpProxy } from './tcp-proxy.js';
-export { Collector, waitFor } from './conditions.js';
+export { Collector, rejectionOf, waitFor } from './conditions.js';
 export { NatsProxy, type NatsOp, type NatsOpDirection, type NatsOpHook, type NatsOpVerdict } from './nats-proxy.js';
 export { ServiceProcess, type ServiceExit, type ServiceProcessOptions } from './service-process.js';
 export {

@@ -17,7 +17,7 @@
  *
  * @packageDocumentation
  */
-import { EventSubjects } from '@multi-agent/events';
+import { EventSubjects, subjectMatches } from '@multi-agent/events';
 import { ATTEMPT_LEDGER_BUCKET, platformStreams, responseSubjectOf, StreamNames, streamFor, subjectWithin } from '@multi-agent/nats-client';
 import type { StreamSpec } from '@multi-agent/nats-client';
 import { busAccessOf, CLIENT_BUS_ACCESS, DLQ_REPLAYS_BUCKET, IDEMPOTENCY_BUCKET, SERVICE_BUS_ACCESS } from './bus-access.js';
@@ -263,4 +263,10 @@ export function natsPermissionsOf(identity: BusIdentity, streams: readonly Strea
   if (identity === 'admin') return adminPermissions(streams);
   if (identity === 'readonly') return readonlyPermissions(streams, durables);
   return servicePermissions(identity, streams, durables);
+}
+
+/** True when `identity`'s permissions let it publish on `subject` (allowed, and not denied). */
+export function mayPublish(identity: BusIdentity, subject: string): boolean {
+  const { allow, deny } = natsPermissionsOf(identity).publish;
+  return allow.some((p) => subjectMatches(p, subject)) && !deny.some((p) => subjectMatches(p, subject));
 }
