@@ -112,6 +112,8 @@ describe('cluster faults (3 nodes, replicas: 3)', () => {
       log.push(during);
       expect(stalled.acked, during).toBeGreaterThan(0);
       if (onLiveNodes > 0) expect(stalled.received, during).toBeGreaterThan(0);
+      // The stalled node may have led the meta group too: the audit below asks the meta leader.
+      await c.waitForJetStream(60_000);
       await waitForStreamCurrent(c, StreamNames.EVENTS, { timeoutMs: 60_000 });
       await progress(`leader ${leader3.serverName} resumed`);
     } finally {
