@@ -9,7 +9,7 @@
  *   npx tsx bench/profile-summary.ts bench/results/consume-memory.cpuprofile
  *   npx tsx bench/profile.ts all [count]     # every path, ours beside raw, as a Markdown table
  *
- * Scenarios: publish-ours, publish-raw, consume-none, consume-memory, consume-kv, consume-redis,
+ * Scenarios: publish-ours, publish-raw, consume-none, consume-memory, consume-kv, consume-kv-deferred, consume-redis,
  * consume-raw, request-ours, request-raw. Pre-filling (for consume) is not part of the measured
  * section. CPU time per message does not depend on what else the machine runs (the rate does).
  */
@@ -28,6 +28,7 @@ type Scenario = (client: NatsClient, count: number, id: string) => Promise<{ set
 const scenarioConfig: Record<string, NatsConfigInput> = {
   'consume-memory': { idempotency: { store: 'memory', maxEntries: 100_000 } },
   'consume-kv': { idempotency: { store: 'kv', maxEntries: 100_000 } },
+  'consume-kv-deferred': { idempotency: { store: 'kv', maxEntries: 100_000, deferLeases: true } },
   'consume-redis': { idempotency: { store: 'redis', redisUrl: REDIS_URL, maxEntries: 100_000 } },
 };
 
@@ -36,7 +37,8 @@ const PAIRS: [path: string, ours: string, raw: string][] = [
   ['publish, 256 in flight', 'publish-ours', 'publish-raw'],
   ['consume, idempotency off', 'consume-none', 'consume-raw'],
   ['consume, memory store', 'consume-memory', 'consume-raw'],
-  ['consume, KV store', 'consume-kv', 'consume-raw'],
+  ['consume, KV store, strict', 'consume-kv', 'consume-raw'],
+  ['consume, KV store, deferred leases', 'consume-kv-deferred', 'consume-raw'],
   ['consume, Redis store', 'consume-redis', 'consume-raw'],
   ['request/reply, 32 in flight', 'request-ours', 'request-raw'],
 ];
@@ -72,6 +74,7 @@ const scenarios: Record<string, Scenario> = {
   }),
   'consume-memory': drainWithStore,
   'consume-kv': drainWithStore,
+  'consume-kv-deferred': drainWithStore,
   'consume-redis': drainWithStore,
   'consume-raw': async (client, count, id) => ({
     setup: () => prefill(client, eventSubject(id, 'c'), count),

@@ -290,7 +290,7 @@ export class NatsClient {
         if (s.action === 'drift-not-updated') this.logger.warn(s, 'stream config drifted and could not be updated');
         else if (s.action !== 'unchanged') this.logger.info(s, `stream ${s.action}`);
       }
-      const opened = this.options.idempotencyStore ?? (await openIdempotencyStore(this.config, connection.js, SETUP_TIMEOUT_MS));
+      const opened = this.options.idempotencyStore ?? (await openIdempotencyStore(this.config, connection.nc, SETUP_TIMEOUT_MS));
       // The built-in memory store answers in microseconds and cannot be unreachable: timing its
       // calls would cost more per delivery than it tells.
       const inProcess = this.options.idempotencyStore === undefined && this.config.idempotency.store === 'memory';

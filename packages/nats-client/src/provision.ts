@@ -72,8 +72,8 @@ export async function provisionStreams(jsm: JetStreamManager, config: NatsConfig
 /** Creates the KV buckets every bus client uses: idempotency, attempt ledger, DLQ replay markers. */
 export async function provisionClientBuckets(js: JetStreamClient, jsm: JetStreamManager, config: NatsConfig): Promise<ProvisionResult[]> {
   const { ttlMs } = config.idempotency;
-  const buckets: [string, () => Promise<KV | KvIdempotencyStore>][] = [
-    [IDEMPOTENCY_BUCKET, () => KvIdempotencyStore.open(js, { bucket: IDEMPOTENCY_BUCKET, ttlMs, replicas: config.replicas })],
+  const buckets: [string, () => Promise<KV>][] = [
+    [IDEMPOTENCY_BUCKET, () => KvIdempotencyStore.createBucket(js, { bucket: IDEMPOTENCY_BUCKET, ttlMs, replicas: config.replicas })],
     [ATTEMPT_LEDGER_BUCKET, () => openAttemptLedgerBucket(js, config.replicas)],
     [REPLAY_BUCKET, () => openReplayMarkers(js, config.replicas)],
   ];

@@ -62,7 +62,7 @@ describe('KV idempotency store', () => {
 
   it('answers busy only for a lost compare-and-set; an outage is an error', async () => {
     const client = await connectClient(server.url, undefined, { publishTimeoutMs: 1000 });
-    const store = await KvIdempotencyStore.open(client.jetstream.js, { ttlMs: 60_000 });
+    const store = await KvIdempotencyStore.open(client.natsConnection, { ttlMs: 60_000, requestTimeoutMs: 1000 });
     const first = await store.claim('c:e1', 30_000);
     if (first.status !== 'claimed') throw new Error(`expected a claim, got ${first.status}`);
     expect((await store.claim('c:e1', 30_000)).status).toBe('busy');

@@ -44,7 +44,7 @@ const cases: StoreCase[] = [
     name: 'kv',
     config: { idempotency: { store: 'kv', ttlMs: 60_000, maxEntries: 1 } },
     options: {},
-    open: (c) => KvIdempotencyStore.open(c.jetstream.js, { ttlMs: 60_000 }),
+    open: (c) => KvIdempotencyStore.open(c.natsConnection, { ttlMs: 60_000 }),
   },
   {
     name: 'redis',

@@ -1,14 +1,28 @@
 /**
- * Idempotency in a JetStream KV bucket: `create` is the atomic claim, `update(revision)` the
- * compare-and-set that takes over an expired lease. Needs no server beyond NATS.
+ * Idempotency in a JetStream KV bucket: a write expecting the key's last revision is the atomic
+ * claim (revision 0, or the delete marker's, creates), and the same compare-and-set takes over an
+ * expired lease. Needs no server beyond NATS.
+ *
+ * Every KV write is a stream publish, so this store defers leases: a claim with `deferLease`
+ * only reads the key (a direct get, no write), and the completion is the one write of the
+ * event. The lease is written by the first `extend` if the handler is still running then.
+ *
+ * Reads and writes go through the client's {@link ReplyMux} rather than nats.js's KV handle,
+ * which settles every request through a stack-trace `Error` (see reply-mux.ts); the bucket itself
+ * is created with nats.js (`Kvm`), so its configuration is the library's.
  */
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { headers } from '@nats-io/nats-core';
+import type { Msg, NatsConnection } from '@nats-io/nats-core';
+import { TwinDeliveryError } from '../errors.js';
 import { withApiRetry } from '../jetstream-api.js';
+import { ReplyMux } from '../reply-mux.js';
+import { lastMessageOf, publishToStream } from '../stream-publish.js';
 import { newOwner } from './store.js';
-import type { ClaimResult, IdempotencyStore, KeyRecord, Lease } from './store.js';
+import type { ClaimOptions, ClaimResult, IdempotencyStore, KeyRecord, Lease } from './store.js';
 
 /** Options of {@link KvIdempotencyStore}. */
 export interface KvStoreOptions {
@@ -19,6 +33,8 @@ export interface KvStoreOptions {
   replicas?: number;
 }
 
+/** The bucket the services share unless told otherwise. */
+const DEFAULT_BUCKET = 'IDEMPOTENCY';
 const SAFE_KEY = /^[-/_=.a-zA-Z0-9]+$/;
 
 function kvKey(key: string): string {
@@ -55,66 +71,149 @@ function encode(record: KeyRecord): string {
   return JSON.stringify(record);
 }
 
+function leaseRecord(owner: string, leaseMs: number): string {
+  return encode({ state: 'lease', owner, expiresAt: Date.now() + leaseMs });
+}
+
+function claimed(key: string, owner: string, revision: number): ClaimResult {
+  return { status: 'claimed', lease: { key, owner, revision } };
+}
+
+/** A key as read back: its revision, and its record unless it was deleted (a delete marker). */
+interface KeyEntry {
+  revision: number;
+  record: KeyRecord | undefined;
+}
+
+const decoder = new TextDecoder();
+
 /** Shared across instances and processes through JetStream. */
 export class KvIdempotencyStore implements IdempotencyStore {
-  private constructor(private readonly kv: KV) {}
+  readonly defersLeases = true;
+  // The last extend of each lease still held, so completion can wait for it.
+  private readonly extending = new WeakMap<Lease, Promise<boolean>>();
+  private readonly stream: string;
+  private readonly subjectPrefix: string;
+
+  private constructor(
+    private readonly mux: ReplyMux,
+    bucket: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.stream = `KV_${bucket}`;
+    this.subjectPrefix = `$KV.${bucket}.`;
+  }
 
   /**
-   * Opens (creating when missing) the bucket. Instances starting together on a cluster race to
-   * create it; the server leaves some of them unanswered while the bucket's group forms, so the
-   * call is retried until `openTimeoutMs` (default 30 s).
+   * Creates the bucket when missing (what `multi-agent provision` does). Instances starting
+   * together on a cluster race to create it; the server leaves some of them unanswered while
+   * the bucket's group forms, so the call is retried until `openTimeoutMs` (default 30 s).
    */
-  static async open(js: JetStreamClient, options: KvStoreOptions & { openTimeoutMs?: number }): Promise<KvIdempotencyStore> {
-    const bucket = options.bucket ?? 'IDEMPOTENCY';
-    const kv = await withApiRetry(`open KV bucket ${bucket}`, options.openTimeoutMs ?? 30_000, () =>
+  static createBucket(js: JetStreamClient, options: KvStoreOptions & { openTimeoutMs?: number }): Promise<KV> {
+    const bucket = options.bucket ?? DEFAULT_BUCKET;
+    return withApiRetry(`open KV bucket ${bucket}`, options.openTimeoutMs ?? 30_000, () =>
       new Kvm(js).create(bucket, { ttl: options.ttlMs, history: 1, replicas: options.replicas ?? 1 }),
     );
-    return new KvIdempotencyStore(kv);
   }
 
-  async claim(key: string, leaseMs: number): Promise<ClaimResult> {
+  /**
+   * Opens the store on `nc` (creating the bucket when missing, see {@link createBucket}).
+   *
+   * @param options.inboxPrefix - the connection's inbox prefix, where NATS permissions let replies in
+   * @param options.requestTimeoutMs - how long one read or write may take (default 5 s, the client passes its publish timeout)
+   */
+  static async open(
+    nc: NatsConnection,
+    options: KvStoreOptions & { openTimeoutMs?: number; inboxPrefix?: string; requestTimeoutMs?: number },
+  ): Promise<KvIdempotencyStore> {
+    await KvIdempotencyStore.createBucket(jetstream(nc), options);
+    return new KvIdempotencyStore(new ReplyMux(nc, options.inboxPrefix), options.bucket ?? DEFAULT_BUCKET, options.requestTimeoutMs ?? 5000);
+  }
+
+  async claim(key: string, leaseMs: number, options: ClaimOptions = {}): Promise<ClaimResult> {
     const k = kvKey(key);
     const owner = newOwner();
-    const value = encode({ state: 'lease', owner, expiresAt: Date.now() + leaseMs });
-    const claimed = (revision: number): ClaimResult => ({ status: 'claimed', lease: { key: k, owner, revision } });
-    const created = await casWrite(() => this.kv.create(k, value));
-    if (created !== undefined) return claimed(created);
-    // The key exists: look at who holds it.
-    const entry = await this.kv.get(k);
-    if (entry === null || entry.operation !== 'PUT') {
-      // Deleted between our create and get: one more atomic try, then report busy.
-      const retried = await casWrite(() => this.kv.create(k, value));
-      return retried === undefined ? { status: 'busy' } : claimed(retried);
+    if (options.deferLease === true) {
+      // One read, and no write at all while the key is absent.
+      const entry = await this.read(k);
+      if (entry?.record !== undefined) return this.claimHeld(k, owner, leaseMs, entry.record, entry.revision);
+      return { status: 'claimed', lease: { key: k, owner, deferred: true, revision: entry?.revision ?? 0 } };
     }
-    const record = entry.json<KeyRecord>();
-    if (record.state === 'done') return { status: 'completed' };
-    if (record.expiresAt > Date.now()) return { status: 'busy' };
-    const takenOver = await casWrite(() => this.kv.update(k, value, entry.revision));
-    return takenOver === undefined ? { status: 'busy' } : claimed(takenOver);
+    const created = await casWrite(() => this.write(k, leaseRecord(owner, leaseMs), 0));
+    if (created !== undefined) return claimed(k, owner, created);
+    // The key exists: look at who holds it (or at the delete marker a released lease left).
+    const entry = await this.read(k);
+    if (entry?.record !== undefined) return this.claimHeld(k, owner, leaseMs, entry.record, entry.revision);
+    const retried = await casWrite(() => this.write(k, leaseRecord(owner, leaseMs), entry?.revision ?? 0));
+    return retried === undefined ? { status: 'busy' } : claimed(k, owner, retried);
   }
 
-  async extend(lease: Lease, leaseMs: number): Promise<boolean> {
-    const revision = await casWrite(() =>
-      this.kv.update(lease.key, encode({ state: 'lease', owner: lease.owner, expiresAt: Date.now() + leaseMs }), lease.revision ?? 0),
-    );
-    if (revision === undefined) return false;
-    lease.revision = revision;
-    return true;
+  extend(lease: Lease, leaseMs: number): Promise<boolean> {
+    // A deferred lease's revision is the key's absent state (0 or a delete marker): the write creates it.
+    const extended = casWrite(() => this.write(lease.key, leaseRecord(lease.owner, leaseMs), lease.revision ?? 0)).then((revision) => {
+      if (revision === undefined) return false;
+      lease.revision = revision;
+      lease.deferred = false;
+      return true;
+    });
+    this.extending.set(lease, extended);
+    return extended;
   }
 
   async complete(lease: Lease): Promise<void> {
-    await this.kv.put(lease.key, encode({ state: 'done', owner: lease.owner, expiresAt: Number.MAX_SAFE_INTEGER }));
+    // A keep-alive tick may be writing the deferred lease right now: its write must not be
+    // mistaken for a twin's.
+    await this.extending.get(lease)?.catch(() => undefined);
+    const done = encode({ state: 'done', owner: lease.owner, expiresAt: Number.MAX_SAFE_INTEGER });
+    if (lease.deferred !== true) {
+      await this.write(lease.key, done);
+      return;
+    }
+    // Nothing was written for this delivery: the key must still be as the claim read it.
+    if ((await casWrite(() => this.write(lease.key, done, lease.revision ?? 0))) === undefined) throw new TwinDeliveryError(lease.key);
   }
 
   async release(lease: Lease): Promise<void> {
+    if (lease.deferred === true) return;
     // A lost compare-and-set means someone else took the key over: nothing of ours to release.
-    await casWrite(async () => {
-      await this.kv.delete(lease.key, lease.revision === undefined ? {} : { previousSeq: lease.revision });
-      return 0;
-    });
+    await casWrite(() => this.write(lease.key, '', lease.revision, 'DEL'));
   }
 
   close(): Promise<void> {
+    this.mux.close();
     return Promise.resolve();
   }
+
+  /** Claims a key that holds a record: a completion, a live lease (busy), or an expired lease to take over. */
+  private async claimHeld(k: string, owner: string, leaseMs: number, record: KeyRecord, revision: number): Promise<ClaimResult> {
+    if (record.state === 'done') return { status: 'completed' };
+    if (record.expiresAt > Date.now()) return { status: 'busy' };
+    const takenOver = await casWrite(() => this.write(k, leaseRecord(owner, leaseMs), revision));
+    return takenOver === undefined ? { status: 'busy' } : claimed(k, owner, takenOver);
+  }
+
+  /** The key's last entry, or `undefined` when it was never written (or the bucket's TTL removed it). */
+  private async read(k: string): Promise<KeyEntry | undefined> {
+    const msg = await lastMessageOf(this.mux, this.stream, this.subjectPrefix + k, this.timeoutMs);
+    if (msg === null) return undefined;
+    const revision = Number(msg.headers?.get('Nats-Sequence'));
+    return isMarker(msg) ? { revision, record: undefined } : { revision, record: JSON.parse(decoder.decode(msg.data)) as KeyRecord };
+  }
+
+  /**
+   * Writes the key; with `expectedRevision`, only if that is still its last revision (0: the
+   * subject has no message). Resolves with the new revision.
+   */
+  private async write(k: string, value: string, expectedRevision?: number, operation?: 'DEL'): Promise<number> {
+    const h = expectedRevision === undefined && operation === undefined ? undefined : headers();
+    if (expectedRevision !== undefined) h?.set('Nats-Expected-Last-Subject-Sequence', String(expectedRevision));
+    if (operation !== undefined) h?.set('KV-Operation', operation);
+    return (await publishToStream(this.mux, this.subjectPrefix + k, value, h, this.timeoutMs)).seq;
+  }
+}
+
+/** A delete or purge marker: the key is absent, but its revision is what a create must expect. */
+function isMarker(msg: Msg): boolean {
+  const operation = msg.headers?.get('KV-Operation');
+  return operation === 'DEL' || operation === 'PURGE';
 }

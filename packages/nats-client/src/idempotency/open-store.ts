@@ -1,5 +1,5 @@
 /** Opens the idempotency store that a client's config names. */
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { NatsConfig } from '../config.js';
 import { KvIdempotencyStore } from './kv-store.js';
 import { MemoryIdempotencyStore } from './memory-store.js';
@@ -12,8 +12,8 @@ import type { IdempotencyStore } from './store.js';
  * @param openTimeoutMs - how long the KV store retries creating its bucket on a forming cluster
  */
 export async function openIdempotencyStore(
-  config: Pick<NatsConfig, 'idempotency' | 'replicas'>,
-  js: JetStreamClient,
+  config: Pick<NatsConfig, 'idempotency' | 'replicas' | 'inboxPrefix' | 'publishTimeoutMs'>,
+  nc: NatsConnection,
   openTimeoutMs: number,
 ): Promise<IdempotencyStore | undefined> {
   const { idempotency, replicas } = config;
@@ -23,7 +23,13 @@ export async function openIdempotencyStore(
     case 'memory':
       return new MemoryIdempotencyStore({ ttlMs: idempotency.ttlMs, maxEntries: idempotency.maxEntries });
     case 'kv':
-      return KvIdempotencyStore.open(js, { ttlMs: idempotency.ttlMs, replicas, openTimeoutMs });
+      return KvIdempotencyStore.open(nc, {
+        ttlMs: idempotency.ttlMs,
+        replicas,
+        openTimeoutMs,
+        requestTimeoutMs: config.publishTimeoutMs,
+        ...(config.inboxPrefix === undefined ? {} : { inboxPrefix: config.inboxPrefix }),
+      });
     case 'redis':
       return RedisIdempotencyStore.open({ url: idempotency.redisUrl, ttlMs: idempotency.ttlMs });
   }
