@@ -34,6 +34,8 @@ export class ReplyMux {
   ) {
     this.prefix = `${createInbox(inboxPrefix)}.`;
     this.subscription = nc.subscribe(`${this.prefix}*`, { callback: (err, msg) => (err === null ? this.settle(msg) : this.failAll(err)) });
+    // The status stream ends when the connection closes; it has nothing else to fail with.
+    this.watchPermissionErrors().catch(() => undefined);
   }
 
   /**
@@ -60,6 +62,24 @@ export class ReplyMux {
   close(): void {
     this.failAll(new errors.RequestError('connection closed'));
     this.subscription.unsubscribe();
+  }
+
+  /**
+   * The server refuses a publish it does not permit with an asynchronous `-ERR` naming the
+   * subject; nats.js fails its own requests on that subject, and this does the same for ours,
+   * so a forbidden request is a `PermissionViolationError` at once, not a timeout.
+   */
+  private async watchPermissionErrors(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== 'error' || !(status.error instanceof errors.PermissionViolationError)) continue;
+      const denied = status.error;
+      if (denied.operation !== 'publish') continue;
+      for (const [token, request] of this.pending) {
+        if (request.subject !== denied.subject) continue;
+        this.pending.delete(token);
+        request.reject(denied);
+      }
+    }
   }
 
   private settle(msg: Msg): void {
