@@ -61,7 +61,7 @@ async function oursRound(client: NatsClient, subject: string, durable: string, c
 
 export async function bullmqWorkload(ctx: BenchContext): Promise<ResultRow[]> {
   const count = ctx.quick ? 2000 : 20_000;
-  const plan = ctx.quick ? { rounds: 1, warmup: 1 } : { rounds: 3, warmup: 1 };
+  const plan = ctx.quick ? { rounds: 1, warmup: 1 } : { rounds: 5, warmup: 1 };
   ctx.log(`6 vs BullMQ: ${count} jobs per round, concurrency ${CONCURRENCY}`);
 
   return withServer(async (server) => {

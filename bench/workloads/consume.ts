@@ -104,7 +104,7 @@ async function cleanRedisKeys(runId: string): Promise<void> {
 
 export async function consumeWorkload(ctx: BenchContext): Promise<ResultRow[]> {
   const count = ctx.quick ? 2000 : 20_000;
-  const plan = ctx.quick ? { rounds: 1, warmup: 1 } : { rounds: 5, warmup: 1 };
+  const plan = ctx.quick ? { rounds: 1, warmup: 1 } : { rounds: 9, warmup: 1 };
   ctx.log(`2 consume: ${count} events per round, concurrency / max_messages ${CONCURRENCY}`);
   const idem = { ttlMs: 10 * 60_000 };
 

@@ -20,7 +20,7 @@ function sentAtOf(data: unknown): number {
 
 export async function latencyWorkload(ctx: BenchContext): Promise<ResultRow[]> {
   const count = ctx.quick ? 500 : 4000;
-  const plan = ctx.quick ? { rounds: 2, warmup: 1 } : { rounds: 5, warmup: 1 };
+  const plan = ctx.quick ? { rounds: 2, warmup: 1 } : { rounds: 9, warmup: 1 };
   ctx.log(`3 latency: ${count} events per round at ${RATE}/s`);
 
   return withServer(async (server) => {

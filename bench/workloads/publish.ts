@@ -12,7 +12,7 @@ export const WINDOW = 256;
 
 export async function publishWorkload(ctx: BenchContext): Promise<ResultRow[]> {
   const count = ctx.quick ? 4000 : 30_000;
-  const plan = ctx.quick ? { rounds: 3, warmup: 1 } : { rounds: 7, warmup: 1 };
+  const plan = ctx.quick ? { rounds: 3, warmup: 1 } : { rounds: 11, warmup: 1 };
   ctx.log(`1 publish: ${count} events per round, ${WINDOW} in flight`);
 
   return withServer(async (server) => {

@@ -21,7 +21,7 @@ async function timed(count: number, window: number, request: (i: number) => Prom
 
 export async function requestWorkload(ctx: BenchContext): Promise<ResultRow[]> {
   const count = ctx.quick ? 1000 : 10_000;
-  const plan = ctx.quick ? { rounds: 2, warmup: 1 } : { rounds: 5, warmup: 1 };
+  const plan = ctx.quick ? { rounds: 2, warmup: 1 } : { rounds: 9, warmup: 1 };
   ctx.log(`5 request/reply: ${count} round trips per round, ${WINDOWS.join(' and ')} in flight`);
 
   return withServer(async (server) => {

@@ -139,7 +139,7 @@ function jetStreamPipe(client: NatsClient, subject: string): Pipe {
 export async function tokensWorkload(ctx: BenchContext): Promise<ResultRow[]> {
   const count = ctx.quick ? 2000 : 10_000;
   const pacedCount = ctx.quick ? 600 : 10_000;
-  const plan = ctx.quick ? { rounds: 1, warmup: 1 } : { rounds: 3, warmup: 1 };
+  const plan = ctx.quick ? { rounds: 1, warmup: 1 } : { rounds: 5, warmup: 1 };
   ctx.log(`4 tokens: ${count} tokens burst, ${pacedCount} tokens at ${PACED_RATE}/s`);
 
   return withServer(async (server) => {

@@ -4,9 +4,20 @@
  * every request through a path that builds an `Error` with a stack trace even on success (its
  * `RequestOne.cancel`), about 20 µs of CPU per request; this mux allocates no error unless a
  * request fails, and checks deadlines with one timer instead of one per request.
+ *
+ * Requests are sent in batches, like acks (ack-batcher.ts): nats.js writes to the socket on the
+ * microtask after the first queued command, so requests made from many handlers' promise chains
+ * would each cost a write system call; queued and sent on the next event-loop turn they share one.
  */
 import { createInbox, errors } from '@nats-io/nats-core';
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
+
+interface Outgoing {
+  token: string;
+  subject: string;
+  data: Uint8Array | string;
+  headers: MsgHdrs | undefined;
+}
 
 interface Pending {
   resolve(msg: Msg): void;
@@ -26,6 +37,7 @@ export class ReplyMux {
   private readonly subscription: Subscription;
   private sweeper: NodeJS.Timeout | undefined;
   private next = 0;
+  private outbox: Outgoing[] = [];
 
   /** @param inboxPrefix - the client's inbox prefix (NATS permissions grant each identity its own) */
   constructor(
@@ -47,16 +59,27 @@ export class ReplyMux {
     const token = (this.next++).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       this.pending.set(token, { resolve, reject, deadline: Date.now() + timeoutMs, subject });
-      try {
-        this.nc.publish(subject, data, headers === undefined ? { reply: this.prefix + token } : { reply: this.prefix + token, headers });
-      } catch (err) {
-        this.pending.delete(token);
-        reject(err instanceof Error ? err : new Error(String(err)));
-        return;
-      }
+      if (this.outbox.length === 0) setImmediate(this.sendQueued);
+      this.outbox.push({ token, subject, data, headers });
       this.sweeper ??= setInterval(() => this.expire(), SWEEP_MS);
     });
   }
+
+  /** Publishes the queued requests in one synchronous run: nats.js writes them in one go. */
+  private readonly sendQueued = (): void => {
+    const batch = this.outbox;
+    this.outbox = [];
+    for (const { token, subject, data, headers } of batch) {
+      const reply = this.prefix + token;
+      try {
+        this.nc.publish(subject, data, headers === undefined ? { reply } : { reply, headers });
+      } catch (err) {
+        // A closed connection or an oversized payload: this request fails, the others go on.
+        this.pending.get(token)?.reject(err instanceof Error ? err : new Error(String(err)));
+        this.pending.delete(token);
+      }
+    }
+  };
 
   /** Fails the requests still waiting and stops listening. */
   close(): void {
