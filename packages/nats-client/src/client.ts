@@ -116,7 +116,7 @@ export class NatsClient {
     this.metrics = new ClientMetrics(serviceName, options.metricsRegistry);
     this.streams = platformStreams(this.config);
     this.publisher = new EventPublisher(() => this.live?.connection, this.config, this.streams, this.metrics);
-    this.requester = new Requester(() => this.live?.connection.nc, this.logger);
+    this.requester = new Requester(() => this.live?.connection, this.logger);
     this.tokens = new TokenPublisher(() => this.requireLive().connection, this.config.publishTimeoutMs);
   }
 

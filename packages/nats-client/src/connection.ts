@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { NatsConfig } from './config.js';
 import { connectFailure } from './connect-failure.js';
 import { withApiRetry } from './jetstream-api.js';
+import { ReplyMux } from './reply-mux.js';
 import type { Logger } from './logger.js';
 import type { ClientMetrics } from './metrics.js';
 import type { PublishTarget } from './publisher.js';
@@ -65,12 +66,17 @@ export class BusConnection implements PublishTarget {
   connected = true;
   private readonly reconnectWaiters = new Set<() => void>();
 
+  /** Requests made per event (PubAcks, request/reply), without nats.js's per-request cost (reply-mux.ts). */
+  readonly mux: ReplyMux;
+
   private constructor(
     readonly nc: NatsConnection,
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
     private readonly deps: ConnectionDeps,
-  ) {}
+  ) {
+    this.mux = new ReplyMux(nc, deps.config.inboxPrefix);
+  }
 
   /** Dials the servers and checks that JetStream answers; a failure leaves no connection behind. */
   static async open(deps: ConnectionDeps): Promise<BusConnection> {
@@ -115,6 +121,7 @@ export class BusConnection implements PublishTarget {
     if (this.nc.isClosed()) return;
     if (this.isUp) await this.nc.drain().catch(() => this.nc.close());
     else await this.nc.close();
+    this.mux.close();
     this.deps.metrics.connected.set(0);
   }
 

@@ -84,7 +84,7 @@ export class ReplyMux {
   /** Fails the requests still waiting and stops listening. */
   close(): void {
     this.failAll(new errors.RequestError('connection closed'));
-    this.subscription.unsubscribe();
+    if (!this.nc.isClosed()) this.subscription.unsubscribe();
   }
 
   /**

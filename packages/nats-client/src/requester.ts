@@ -6,12 +6,13 @@
  */
 import { assertPublishSubject, completeEnvelope, decodeEvent, encodeEvent, validateEvent } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
-import { RequestError, TimeoutError } from '@nats-io/nats-core';
+import { NoRespondersError as NatsNoRespondersError, RequestError, TimeoutError } from '@nats-io/nats-core';
 import type { NatsConnection, Subscription as NatsSubscription } from '@nats-io/nats-core';
 import { asPermissionError, NoRespondersError, NotConnectedError, PayloadTooLargeError, RequestTimeoutError } from './errors.js';
 import type { Logger } from './logger.js';
 import { messageHeaders } from './publisher.js';
 import type { PublishableEvent } from './publisher.js';
+import type { ReplyMux } from './reply-mux.js';
 import { REPLY_ERROR_HEADER, decodeReply, responseSubjectOf } from './reply.js';
 import { inRequestSpan } from './tracing.js';
 
@@ -23,31 +24,32 @@ export class Requester {
   private readonly responseSubs = new Map<string, NatsSubscription>();
 
   constructor(
-    private readonly connection: () => NatsConnection | undefined,
+    private readonly connection: () => { nc: NatsConnection; mux: ReplyMux } | undefined,
     private readonly logger: Logger,
   ) {}
 
   /** Sends `input` to `subject` and resolves with the reply event. */
   async request(subject: string, input: PublishableEvent, timeoutMs: number): Promise<DomainEvent> {
-    const nc = this.connection();
-    if (nc === undefined || nc.isClosed()) throw new NotConnectedError();
+    const connection = this.connection();
+    if (connection === undefined || connection.nc.isClosed()) throw new NotConnectedError();
+    const { nc, mux } = connection;
     assertPublishSubject(subject);
     const event = validateEvent(completeEnvelope(input));
     const payload = encodeEvent(event);
     const maxPayload = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (payload.length > maxPayload) throw new PayloadTooLargeError(payload.length, maxPayload, subject);
 
-    return inRequestSpan(subject, event, () => this.send(nc, subject, event, payload, timeoutMs));
+    return inRequestSpan(subject, event, () => this.send(nc, mux, subject, event, payload, timeoutMs));
   }
 
-  private async send(nc: NatsConnection, subject: string, event: DomainEvent, payload: Uint8Array, timeoutMs: number): Promise<DomainEvent> {
+  private async send(nc: NatsConnection, mux: ReplyMux, subject: string, event: DomainEvent, payload: Uint8Array, timeoutMs: number): Promise<DomainEvent> {
     const viaEvent = new Promise<DomainEvent>((resolve) => {
       this.waiting.set(event.eventId, resolve);
       this.listen(nc, responseSubjectOf(subject));
     });
     // Headers built here carry the request span as the replier's parent.
-    const viaInbox = nc
-      .request(subject, payload, { timeout: timeoutMs, headers: messageHeaders(event) })
+    const viaInbox = mux
+      .request(subject, payload, timeoutMs, messageHeaders(event))
       .then((msg) => decodeReply(subject, msg.data, msg.headers?.has(REPLY_ERROR_HEADER) === true));
     try {
       return await Promise.race([viaInbox, viaEvent]);
@@ -87,7 +89,7 @@ export class Requester {
 function mapRequestError(subject: string, timeoutMs: number, err: unknown): unknown {
   const denied = asPermissionError(err);
   if (denied !== undefined) return denied;
-  if (err instanceof RequestError && err.isNoResponders()) return new NoRespondersError(subject);
+  if (err instanceof NatsNoRespondersError || (err instanceof RequestError && err.isNoResponders())) return new NoRespondersError(subject);
   if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
     return new RequestTimeoutError(subject, timeoutMs);
   }

@@ -5,8 +5,10 @@
  * may share one stream at once: `seq` orders the stream, `nodeId` tells the nodes apart.
  */
 import { assertPublishSubject, assertSubjectToken, decodeTokenMessage, encodeTokenMessage } from '@multi-agent/events';
-import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { NoStreamError, PublishError } from './errors.js';
+import type { ReplyMux } from './reply-mux.js';
+import { publishToStream } from './stream-publish.js';
 import { StreamNames, subjectWithin } from './topology.js';
 
 const ACK_WINDOW = 256;
@@ -21,7 +23,8 @@ interface StreamState {
   seq: number;
   /** Resolves once `seq` continues from what the stream already holds for the subject. */
   ready: Promise<void>;
-  pending: Promise<PubAck | undefined>[];
+  /** Acks in flight; each settles (never rejects), recording a failure in `error`. */
+  pending: Promise<void>[];
   error?: unknown;
 }
 
@@ -30,7 +33,7 @@ export class TokenPublisher {
   private readonly streams = new Map<string, StreamState>();
 
   constructor(
-    private readonly jetstream: () => { js: JetStreamClient; jsm: JetStreamManager },
+    private readonly jetstream: () => { jsm: JetStreamManager; mux: ReplyMux },
     private readonly publishTimeoutMs: number,
   ) {}
 
@@ -47,8 +50,8 @@ export class TokenPublisher {
     if (state.error !== undefined) throw this.failed(subject, state);
     state.seq += 1;
     const body = encodeTokenMessage({ token, isComplete, seq: state.seq, ...(nodeId === undefined ? {} : { nodeId }) });
-    const ack = this.jetstream()
-      .js.publish(subject, body, { timeout: this.publishTimeoutMs })
+    const ack = publishToStream(this.jetstream().mux, subject, body, undefined, this.publishTimeoutMs)
+      .then(() => undefined)
       .catch((err: unknown) => {
         state.error ??= err;
         return undefined;
