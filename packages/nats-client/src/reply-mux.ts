@@ -5,9 +5,10 @@
  * `RequestOne.cancel`), about 20 µs of CPU per request; this mux allocates no error unless a
  * request fails, and checks deadlines with one timer instead of one per request.
  *
- * Requests are sent in batches, like acks (ack-batcher.ts): nats.js writes to the socket on the
- * microtask after the first queued command, so requests made from many handlers' promise chains
- * would each cost a write system call; queued and sent on the next event-loop turn they share one.
+ * While other requests are in flight, requests are sent in batches, like acks (ack-batcher.ts):
+ * nats.js writes to the socket on the microtask after the first queued command, so requests made
+ * from many handlers' promise chains would each cost a write system call; queued and sent on the
+ * next event-loop turn they share one. A request alone in flight goes out at once.
  */
 import { createInbox, errors } from '@nats-io/nats-core';
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
@@ -59,8 +60,10 @@ export class ReplyMux {
     const token = (this.next++).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       this.pending.set(token, { resolve, reject, deadline: Date.now() + timeoutMs, subject });
-      if (this.outbox.length === 0) setImmediate(this.sendQueued);
       this.outbox.push({ token, subject, data, headers });
+      // Alone in flight, a request goes out at once: batching would only add latency.
+      if (this.pending.size === 1) this.sendQueued();
+      else if (this.outbox.length === 1) setImmediate(this.sendQueued);
       this.sweeper ??= setInterval(() => this.expire(), SWEEP_MS);
     });
   }
