@@ -119,7 +119,7 @@ export class CoreSubscription implements Subscription {
         logger: this.deps.logger,
       };
       const result = await runInConsumeSpan(
-        { subject: msg.subject, event: cause, consumer: this.consumer, header: (name) => msg.headers?.get(name) || undefined, isRequest: msg.reply !== undefined },
+        { subject: msg.subject, event: cause, consumer: this.consumer, carrier: msg, isRequest: msg.reply !== undefined },
         async () => this.handler(cause, ctx),
       );
       if (msg.reply !== undefined && result !== undefined) msg.respond(encodeEvent(replyEvent(event, msg.subject, result)));
