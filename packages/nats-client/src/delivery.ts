@@ -16,6 +16,7 @@ import { AckBatcher } from './ack-batcher.js';
 import type { AttemptLedger, AttemptRecord } from './attempt-ledger.js';
 import type { DeadLetterWriter } from './dead-letter.js';
 import { HandlerTimeoutError } from './errors.js';
+import { publishCausedByOf } from './handler.js';
 import type { EventHandler, HandlerContext } from './handler.js';
 import type { ClaimResult, IdempotencyStore, Lease } from './idempotency/store.js';
 import { idempotencyKey } from './idempotency/store.js';
@@ -249,7 +250,7 @@ export class EventDelivery {
       },
       consumer: this.settings.consumer,
       signal: timeout === undefined ? signal : AbortSignal.any([signal, timeout.signal]),
-      publish: (next) => this.deps.publishCausedBy(next, event),
+      publish: publishCausedByOf(this.deps, event),
       logger: this.deps.logger,
     };
     const started = performance.now();
