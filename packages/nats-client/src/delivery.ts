@@ -85,6 +85,7 @@ export class EventDelivery {
   private readonly leases = new Map<JsMsg, Lease>();
   private readonly acks = new AckBatcher();
   private readonly handlerSeconds;
+  private readonly outcomes = new Map<string, { inc(): void }>();
   // Events this process nak'd (by stream sequence): their redelivery is expected, not a crash.
   private readonly retries = new Map<number, { attempts: number; firstFailureAt?: Date }>();
   // Histories read from the ledger when the engine asked whether a redelivery is a crash suspect.
@@ -474,7 +475,13 @@ export class EventDelivery {
   }
 
   private count(outcome: string): void {
-    this.deps.metrics.counter(this.deps.metrics.consumed, this.settings.subscription, outcome).inc();
+    // One child per outcome, kept here: the client-wide lookup joins the labels into a key each time.
+    let child = this.outcomes.get(outcome);
+    if (child === undefined) {
+      child = this.deps.metrics.counter(this.deps.metrics.consumed, this.settings.subscription, outcome);
+      this.outcomes.set(outcome, child);
+    }
+    child.inc();
   }
 }
 
