@@ -192,19 +192,22 @@ export function decodeEvent(bytes: Uint8Array | string): DomainEvent {
  */
 export function eventHeaders(event: BaseEvent): Record<string, string> {
   const headers: Record<string, string> = {
-    [EventHeaders.MSG_ID]: event.eventId,
-    [EventHeaders.EVENT_TYPE]: event.eventType,
-    [EventHeaders.EVENT_VERSION]: event.version,
+    [EventHeaders.MSG_ID]: headerValue(EventHeaders.MSG_ID, event.eventId),
+    [EventHeaders.EVENT_TYPE]: headerValue(EventHeaders.EVENT_TYPE, event.eventType),
+    [EventHeaders.EVENT_VERSION]: headerValue(EventHeaders.EVENT_VERSION, event.version),
     [EventHeaders.CONTENT_TYPE]: EVENT_CONTENT_TYPE,
   };
-  if (event.correlationId !== undefined) headers[EventHeaders.CORRELATION_ID] = event.correlationId;
-  if (event.causationId !== undefined) headers[EventHeaders.CAUSATION_ID] = event.causationId;
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== 'string' || CONTROL_CHARS.test(value)) {
-      throw new EncodeError(`Header ${name} must be a string without control characters`);
-    }
-  }
+  if (event.correlationId !== undefined) headers[EventHeaders.CORRELATION_ID] = headerValue(EventHeaders.CORRELATION_ID, event.correlationId);
+  if (event.causationId !== undefined) headers[EventHeaders.CAUSATION_ID] = headerValue(EventHeaders.CAUSATION_ID, event.causationId);
   return headers;
+}
+
+// Checked as each header is set (every publish builds them), not in a second pass over the entries.
+function headerValue(name: string, value: unknown): string {
+  if (typeof value !== 'string' || CONTROL_CHARS.test(value)) {
+    throw new EncodeError(`Header ${name} must be a string without control characters`);
+  }
+  return value;
 }
 
 /** Encodes one token message `{ token, isComplete, seq, nodeId? }` (the body on `model.token.stream.<executionId>`). */
