@@ -43,8 +43,8 @@ export function messageHeaders(event: DomainEvent, msgId?: string): MsgHdrs {
   injectTraceContext(map);
   const h = natsHeaders();
   // The keys are distinct and the map is fresh: append, without set's lookup and delete of each key.
-  for (const [key, value] of Object.entries(map)) {
-    if (msgId === undefined || key !== EventHeaders.MSG_ID) h.append(key, value);
+  for (const key in map) {
+    if (msgId === undefined || key !== EventHeaders.MSG_ID) h.append(key, map[key] ?? '');
   }
   if (msgId !== undefined) h.append(EventHeaders.MSG_ID, msgId);
   return h;
@@ -61,10 +61,17 @@ export interface PublishTarget {
 
 const MAX_CACHED_ROUTES = 10_000;
 
+/** The metric children a stored publish on one stream updates. */
+interface StreamMetrics {
+  stored: { inc(): void };
+  duplicate: { inc(): void };
+  seconds: { observe(seconds: number): void };
+}
+
 /** Publishes events for one client. */
 export class EventPublisher {
   private readonly routes = new Map<string, StreamSpec | undefined>();
-  private readonly latency = new Map<string, { observe(seconds: number): void }>();
+  private readonly outcomes = new Map<string, StreamMetrics>();
 
   constructor(
     private readonly target: () => PublishTarget | undefined,
@@ -119,8 +126,9 @@ export class EventPublisher {
     for (;;) {
       try {
         const ack = await target.js.publish(subject, payload, { headers: h, timeout: Math.max(1, deadline - Date.now()) });
-        this.metrics.counter(this.metrics.published, ack.stream, ack.duplicate ? 'duplicate' : 'stored').inc();
-        this.publishSeconds(ack.stream).observe((performance.now() - startedAt) / 1000);
+        const metrics = this.streamMetrics(ack.stream);
+        (ack.duplicate ? metrics.duplicate : metrics.stored).inc();
+        metrics.seconds.observe((performance.now() - startedAt) / 1000);
         return { eventId: event.eventId, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
         // JetStream answers "no responders" while it recovers after a restart or elects a leader:
@@ -135,14 +143,19 @@ export class EventPublisher {
     }
   }
 
-  // Label lookups cost on every publish: keep each stream's histogram child.
-  private publishSeconds(stream: string): { observe(seconds: number): void } {
-    let child = this.latency.get(stream);
-    if (child === undefined) {
-      child = this.metrics.publishSeconds.labels(stream);
-      this.latency.set(stream, child);
+  // Label lookups cost on every publish: keep each stream's metric children.
+  private streamMetrics(stream: string): StreamMetrics {
+    let children = this.outcomes.get(stream);
+    if (children === undefined) {
+      const { metrics } = this;
+      children = {
+        stored: metrics.counter(metrics.published, stream, 'stored'),
+        duplicate: metrics.counter(metrics.published, stream, 'duplicate'),
+        seconds: metrics.publishSeconds.labels(stream),
+      };
+      this.outcomes.set(stream, children);
     }
-    return child;
+    return children;
   }
 
   // Routing is asked on every publish and event subjects are few: remember the answers.
