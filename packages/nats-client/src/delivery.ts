@@ -23,6 +23,7 @@ import { idempotencyKey } from './idempotency/store.js';
 import type { Logger } from './logger.js';
 import type { ClientMetrics } from './metrics.js';
 import type { PublishableEvent, PublishResult } from './publisher.js';
+import { rejected } from './rejected.js';
 import { deadLetterReason, isNonRetryable, retryDelay } from './retry.js';
 import { runInConsumeSpan } from './tracing.js';
 
@@ -287,10 +288,8 @@ export class EventDelivery {
     try {
       return runInConsumeSpan({ subject: msg.subject, event, consumer: this.settings.consumer, carrier: msg, isRequest: false }, async () => this.handler(event, ctx));
     } catch (err) {
-      // A throwing propagator: a rejection, as from the async wrapper this replaces.
-      return (async () => {
-        throw err;
-      })();
+      // A throwing propagator.
+      return rejected(err);
     }
   }
 

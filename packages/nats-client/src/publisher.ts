@@ -12,6 +12,7 @@ import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import type { NatsConfig } from './config.js';
 import { asPermissionError, NoStreamError, NotConnectedError, PayloadTooLargeError, PublishError } from './errors.js';
 import { isNoAnswer } from './jetstream-api.js';
+import { rejected } from './rejected.js';
 import type { ClientMetrics } from './metrics.js';
 import { isCoreSubject, streamFor } from './topology.js';
 import type { StreamSpec } from './topology.js';
@@ -81,10 +82,17 @@ export class EventPublisher {
   ) {}
 
   /** Validates, encodes and publishes one event; resolves once JetStream stored it. */
-  async publish(input: PublishableEvent): Promise<PublishResult> {
-    const event = completeEnvelope(input);
-    validateEvent(event); // checks eventType as a publish subject too
-    return this.publishEncoded(event.eventType, event, encodeEvent(event));
+  publish(input: PublishableEvent): Promise<PublishResult> {
+    let event: DomainEvent;
+    let payload: Uint8Array;
+    try {
+      event = completeEnvelope(input);
+      validateEvent(event); // checks eventType as a publish subject too
+      payload = encodeEvent(event);
+    } catch (err) {
+      return rejected(err);
+    }
+    return this.publishEncoded(event.eventType, event, payload);
   }
 
   /** Publishes an event caused by `cause`: `correlationId` and `causationId` default to its lineage. */
