@@ -247,9 +247,7 @@ export class EventDelivery {
       attempt,
       maxAttempts: this.settings.maxAttempts,
       stream: this.settings.stream,
-      get streamSequence() {
-        return msg.info.streamSequence;
-      },
+      streamSequence: this.streamSequenceOf(msg),
       consumer: this.settings.consumer,
       signal: timeout === undefined ? signal : AbortSignal.any([signal, timeout.signal]),
       publish: publishCausedByOf(this.deps, event),
@@ -406,6 +404,21 @@ export class EventDelivery {
     const { stream, consumer, deliveryCount } = msg.info;
     this.firstDeliveryMarker ??= `.${stream}.${consumer}.1.`;
     return deliveryCount <= 1;
+  }
+
+  /**
+   * `msg.info.streamSequence`, read for a first delivery from the reply subject right after the
+   * marker isFirstDelivery found, without parsing the delivery info (a split and its garbage).
+   */
+  private streamSequenceOf(msg: JsMsg): number {
+    const reply = (msg as { reply?: unknown }).reply;
+    const marker = this.firstDeliveryMarker;
+    const at = marker !== undefined && typeof reply === 'string' ? reply.indexOf(marker) : -1;
+    if (at < 0 || marker === undefined || typeof reply !== 'string') return msg.info.streamSequence;
+    const start = at + marker.length;
+    const end = reply.indexOf('.', start);
+    const seq = Number(reply.slice(start, end === -1 ? undefined : end));
+    return Number.isSafeInteger(seq) && seq > 0 ? seq : msg.info.streamSequence;
   }
 
   /**
