@@ -42,8 +42,10 @@ export function completeEnvelope(input: EventInput): DomainEvent {
     data: input.data,
   };
   const target = event as unknown as Record<string, unknown>;
-  for (const [key, value] of Object.entries(input)) {
-    if (value !== undefined && !(key in event)) target[key] = value;
+  // for...in with hasOwn: the keys of Object.entries, without an array per entry.
+  for (const key in input) {
+    const value: unknown = (input as unknown as Record<string, unknown>)[key];
+    if (Object.hasOwn(input, key) && value !== undefined && !(key in event)) target[key] = value;
   }
   return event;
 }

@@ -71,7 +71,30 @@ const patternSchemas: { pattern: string; version: string; schema: z.ZodType }[] 
 // The registered versions of each event type (patterns excluded), for resolving an unknown minor.
 const versionsByType = new Map<string, Set<string>>();
 
+// The data schema validateEvent resolved per eventType, then version: every publish and receipt
+// asks, and the answer only changes when a schema is (un)registered, which forgets them all.
+const dataSchemas = new Map<string, Map<string, z.ZodType | undefined>>();
+let rememberedDataSchemas = 0;
+
+function forgetDataSchemas(): void {
+  dataSchemas.clear();
+  rememberedDataSchemas = 0;
+}
+
+function dataSchemaOf(eventType: string, version: string): z.ZodType | undefined {
+  const known = dataSchemas.get(eventType);
+  if (known?.has(version) === true) return known.get(version);
+  // An unsupported version throws here, and is not remembered.
+  const schema = resolveEventSchema(eventType, version)?.schema;
+  if (rememberedDataSchemas >= MAX_PATTERN_LOOKUPS) forgetDataSchemas();
+  const byVersion = dataSchemas.get(eventType) ?? new Map<string, z.ZodType | undefined>();
+  dataSchemas.set(eventType, byVersion.set(version, schema));
+  rememberedDataSchemas += 1;
+  return schema;
+}
+
 function store(eventType: string, version: string, schema: z.ZodType): void {
+  forgetDataSchemas();
   schemas.set(key(eventType, version), { eventType, version, schema });
   const versions = versionsByType.get(eventType) ?? new Set<string>();
   versions.add(version);
@@ -120,6 +143,7 @@ export function registerEventSchema(eventType: string, version: string, dataSche
 export function unregisterEventSchema(eventType: string, version: string): boolean {
   const k = key(eventType, version);
   if (builtIn.has(k)) return false;
+  forgetDataSchemas();
   const versions = versionsByType.get(eventType);
   versions?.delete(version);
   if (versions?.size === 0) versionsByType.delete(eventType);
@@ -224,7 +248,7 @@ export function validateEvent<E extends BaseEvent>(event: E): E {
   const envelope = envelopeIsValid(record) ? undefined : envelopeSchema.safeParse(event);
   const issues: ValidationIssue[] = envelope === undefined || envelope.success ? [] : toIssues(envelope.error);
 
-  const dataSchema = eventType === '' || version === '' ? undefined : resolveEventSchema(eventType, version)?.schema;
+  const dataSchema = eventType === '' || version === '' ? undefined : dataSchemaOf(eventType, version);
   if (dataSchema !== undefined) {
     const data = dataSchema.safeParse(record.data);
     if (!data.success) issues.push(...toIssues(data.error, ['data']));

@@ -171,6 +171,9 @@ function assertSubject(subject: string, allowWildcards: boolean): string {
   return subject;
 }
 
+const MAX_REMEMBERED_SUBJECTS = 10_000;
+const validPublishSubjects = new Set<string>();
+
 /**
  * Checks a subject to publish on: every dot-separated token matches
  * {@link SUBJECT_TOKEN_PATTERN}; no wildcards, no empty tokens.
@@ -179,7 +182,13 @@ function assertSubject(subject: string, allowWildcards: boolean): string {
  * @throws {@link SubjectTokenError} naming the first bad token
  */
 export function assertPublishSubject(subject: string): string {
-  return assertSubject(subject, false);
+  // Every publish and receipt checks its subject, and subjects are few: a valid one is
+  // remembered (the check is pure), an invalid one is checked again to throw.
+  if (validPublishSubjects.has(subject)) return subject;
+  assertSubject(subject, false);
+  if (validPublishSubjects.size >= MAX_REMEMBERED_SUBJECTS) validPublishSubjects.clear();
+  validPublishSubjects.add(subject);
+  return subject;
 }
 
 /**

@@ -9,6 +9,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nats-io/nats-core';
 import { asPermissionError } from './errors.js';
 import type { PermissionError } from './errors.js';
+import { publishCausedByOf } from './handler.js';
 import type { EventHandler, HandlerContext, Subscription } from './handler.js';
 import type { Logger } from './logger.js';
 import type { ClientMetrics } from './metrics.js';
@@ -115,11 +116,11 @@ export class CoreSubscription implements Subscription {
         maxAttempts: 1,
         consumer: this.consumer,
         signal: this.abort.signal,
-        publish: (next) => this.deps.publishCausedBy(next, cause),
+        publish: publishCausedByOf(this.deps, cause),
         logger: this.deps.logger,
       };
       const result = await runInConsumeSpan(
-        { subject: msg.subject, event: cause, consumer: this.consumer, header: (name) => msg.headers?.get(name) || undefined, isRequest: msg.reply !== undefined },
+        { subject: msg.subject, event: cause, consumer: this.consumer, carrier: msg, isRequest: msg.reply !== undefined },
         async () => this.handler(cause, ctx),
       );
       if (msg.reply !== undefined && result !== undefined) msg.respond(encodeEvent(replyEvent(event, msg.subject, result)));

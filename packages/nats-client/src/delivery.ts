@@ -16,12 +16,14 @@ import { AckBatcher } from './ack-batcher.js';
 import type { AttemptLedger, AttemptRecord } from './attempt-ledger.js';
 import type { DeadLetterWriter } from './dead-letter.js';
 import { ClientErrorCodes, errorCode, HandlerTimeoutError } from './errors.js';
+import { publishCausedByOf } from './handler.js';
 import type { EventHandler, HandlerContext } from './handler.js';
 import type { ClaimResult, IdempotencyStore, Lease } from './idempotency/store.js';
 import { idempotencyKey } from './idempotency/store.js';
 import type { Logger } from './logger.js';
 import type { ClientMetrics } from './metrics.js';
 import type { PublishableEvent, PublishResult } from './publisher.js';
+import { rejected } from './rejected.js';
 import { deadLetterReason, isNonRetryable, retryDelay } from './retry.js';
 import { keepAlivePeriodMs } from './jetstream-subscription.js';
 import { runInConsumeSpan } from './tracing.js';
@@ -89,6 +91,7 @@ export class EventDelivery {
   private readonly leases = new Map<JsMsg, Lease>();
   private readonly acks = new AckBatcher();
   private readonly handlerSeconds;
+  private readonly outcomes = new Map<string, { inc(): void }>();
   // Events this process nak'd (by stream sequence): their redelivery is expected, not a crash.
   private readonly retries = new Map<number, { attempts: number; firstFailureAt?: Date }>();
   // Histories read from the ledger when the engine asked whether a redelivery is a crash suspect.
@@ -274,12 +277,10 @@ export class EventDelivery {
       attempt,
       maxAttempts: this.settings.maxAttempts,
       stream: this.settings.stream,
-      get streamSequence() {
-        return msg.info.streamSequence;
-      },
+      streamSequence: this.streamSequenceOf(msg),
       consumer: this.settings.consumer,
       signal: timeout === undefined ? signal : AbortSignal.any([signal, timeout.signal]),
-      publish: (next) => this.deps.publishCausedBy(next, event),
+      publish: publishCausedByOf(this.deps, event),
       logger: this.deps.logger,
     };
     const started = performance.now();
@@ -310,9 +311,14 @@ export class EventDelivery {
   }
 
   /** Calls the handler inside its consume span, a child of the publisher's (when tracing is set up at all). */
-  private async invoke(event: DomainEvent, ctx: HandlerContext, msg: JsMsg): Promise<unknown> {
-    const header = (name: string): string | undefined => msg.headers?.get(name) || undefined;
-    return runInConsumeSpan({ subject: msg.subject, event, consumer: this.settings.consumer, header, isRequest: false }, async () => this.handler(event, ctx));
+  private invoke(event: DomainEvent, ctx: HandlerContext, msg: JsMsg): Promise<unknown> {
+    // Not async: an async wrapper around the returned promise costs a promise and two turns per message.
+    try {
+      return runInConsumeSpan({ subject: msg.subject, event, consumer: this.settings.consumer, carrier: msg, isRequest: false }, async () => this.handler(event, ctx));
+    } catch (err) {
+      // A throwing propagator.
+      return rejected(err);
+    }
   }
 
   private async fail(msg: JsMsg, err: unknown, event: DomainEvent | undefined, history: History): Promise<void> {
@@ -431,6 +437,21 @@ export class EventDelivery {
   }
 
   /**
+   * `msg.info.streamSequence`, read for a first delivery from the reply subject right after the
+   * marker isFirstDelivery found, without parsing the delivery info (a split and its garbage).
+   */
+  private streamSequenceOf(msg: JsMsg): number {
+    const reply = (msg as { reply?: unknown }).reply;
+    const marker = this.firstDeliveryMarker;
+    const at = marker !== undefined && typeof reply === 'string' ? reply.indexOf(marker) : -1;
+    if (at < 0 || marker === undefined || typeof reply !== 'string') return msg.info.streamSequence;
+    const start = at + marker.length;
+    const end = reply.indexOf('.', start);
+    const seq = Number(reply.slice(start, end === -1 ? undefined : end));
+    return Number.isSafeInteger(seq) && seq > 0 ? seq : msg.info.streamSequence;
+  }
+
+  /**
    * The history of a redelivery this process did not nak. With no ledger record, the process
    * that died holding it counts as one attempt: every later run of a suspect is recorded before
    * it starts, and the server's extra deliveries may never have run (a delivery to the pending
@@ -496,7 +517,13 @@ export class EventDelivery {
   }
 
   private count(outcome: string): void {
-    this.deps.metrics.counter(this.deps.metrics.consumed, this.settings.subscription, outcome).inc();
+    // One child per outcome, kept here: the client-wide lookup joins the labels into a key each time.
+    let child = this.outcomes.get(outcome);
+    if (child === undefined) {
+      child = this.deps.metrics.counter(this.deps.metrics.consumed, this.settings.subscription, outcome);
+      this.outcomes.set(outcome, child);
+    }
+    child.inc();
   }
 }
 

@@ -1,5 +1,5 @@
 /** What a subscription handler receives and what `subscribe()` accepts and returns. */
-import type { BaseEvent } from '@multi-agent/events';
+import type { BaseEvent, DomainEvent } from '@multi-agent/events';
 import type { Logger } from './logger.js';
 import type { PublishableEvent, PublishResult } from './publisher.js';
 
@@ -65,4 +65,16 @@ export interface Subscription {
   readonly kind: 'durable' | 'ephemeral' | 'core';
   /** Stops taking messages and waits (bounded) for handlers in flight. The durable consumer stays on the server. */
   stop(): Promise<void>;
+}
+
+/** What publishes an event caused by another: the publisher's `publishCausedBy`. */
+export interface CausedPublisher {
+  publishCausedBy(event: PublishableEvent, cause: DomainEvent): Promise<PublishResult>;
+}
+
+/** `ctx.publish` of a delivery of `cause`. */
+export function publishCausedByOf(publisher: CausedPublisher, cause: DomainEvent): HandlerContext['publish'] {
+  // Returned rather than written as a property of the context literal: under tsx (esbuild
+  // keepNames) a named arrow costs a defineProperty call on every delivery.
+  return (next) => publisher.publishCausedBy(next, cause);
 }

@@ -315,17 +315,27 @@ export class JetStreamSubscription implements Subscription {
   private dispatch(msg: JsMsg): void {
     this.held.add(msg);
     this.running += 1;
-    this.process(msg, this.abort.signal)
-      .catch((err: unknown) => {
-        // The processor settles messages itself; reaching here is a bug, so leave the message to redelivery.
-        this.options.logger.error({ err, subject: msg.subject, seq: msg.seq }, 'message processor failed');
-      })
-      .finally(() => {
-        this.held.delete(msg);
-        this.running -= 1;
-        this.runSuspect();
-        for (const wake of this.slotWaiters.splice(0)) wake();
-      });
+    void this.run(msg);
+  }
+
+  // One async function rather than .catch().finally(): two promises and two closures fewer per message.
+  private async run(msg: JsMsg): Promise<void> {
+    try {
+      await this.process(msg, this.abort.signal);
+    } catch (err) {
+      // The processor settles messages itself; reaching here is a bug, so leave the message to redelivery.
+      this.options.logger.error({ err, subject: msg.subject, seq: msg.seq }, 'message processor failed');
+    } finally {
+      this.held.delete(msg);
+      this.running -= 1;
+      this.runSuspect();
+      this.wakeSlotWaiters();
+    }
+  }
+
+  private wakeSlotWaiters(): void {
+    if (this.slotWaiters.length === 0) return;
+    for (const wake of this.slotWaiters.splice(0)) wake();
   }
 
   private keepAlive(): void {

@@ -12,6 +12,7 @@ import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import type { NatsConfig } from './config.js';
 import { asPermissionError, NoStreamError, NotConnectedError, PayloadTooLargeError, PublishError } from './errors.js';
 import { isNoAnswer } from './jetstream-api.js';
+import { rejected } from './rejected.js';
 import type { ClientMetrics } from './metrics.js';
 import { isCoreSubject, streamFor } from './topology.js';
 import type { StreamSpec } from './topology.js';
@@ -34,12 +35,19 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
-/** Header map for a message: the event's headers plus the active trace context. */
-export function messageHeaders(event: DomainEvent): MsgHdrs {
+/**
+ * Header map for a message: the event's headers plus the active trace context; with `msgId`,
+ * `Nats-Msg-Id` is that (last, as JetStream publishes have always sent it).
+ */
+export function messageHeaders(event: DomainEvent, msgId?: string): MsgHdrs {
   const map = eventHeaders(event);
   injectTraceContext(map);
   const h = natsHeaders();
-  for (const [key, value] of Object.entries(map)) h.set(key, value);
+  // The keys are distinct and the map is fresh: append, without set's lookup and delete of each key.
+  for (const key in map) {
+    if (msgId === undefined || key !== EventHeaders.MSG_ID) h.append(key, map[key] ?? '');
+  }
+  if (msgId !== undefined) h.append(EventHeaders.MSG_ID, msgId);
   return h;
 }
 
@@ -54,10 +62,17 @@ export interface PublishTarget {
 
 const MAX_CACHED_ROUTES = 10_000;
 
+/** The metric children a stored publish on one stream updates. */
+interface StreamMetrics {
+  stored: { inc(): void };
+  duplicate: { inc(): void };
+  seconds: { observe(seconds: number): void };
+}
+
 /** Publishes events for one client. */
 export class EventPublisher {
   private readonly routes = new Map<string, StreamSpec | undefined>();
-  private readonly latency = new Map<string, { observe(seconds: number): void }>();
+  private readonly outcomes = new Map<string, StreamMetrics>();
 
   constructor(
     private readonly target: () => PublishTarget | undefined,
@@ -67,10 +82,17 @@ export class EventPublisher {
   ) {}
 
   /** Validates, encodes and publishes one event; resolves once JetStream stored it. */
-  async publish(input: PublishableEvent): Promise<PublishResult> {
-    const event = completeEnvelope(input);
-    validateEvent(event); // checks eventType as a publish subject too
-    return this.publishEncoded(event.eventType, event, encodeEvent(event));
+  publish(input: PublishableEvent): Promise<PublishResult> {
+    let event: DomainEvent;
+    let payload: Uint8Array;
+    try {
+      event = completeEnvelope(input);
+      validateEvent(event); // checks eventType as a publish subject too
+      payload = encodeEvent(event);
+    } catch (err) {
+      return rejected(err);
+    }
+    return this.publishEncoded(event.eventType, event, payload);
   }
 
   /** Publishes an event caused by `cause`: `correlationId` and `causationId` default to its lineage. */
@@ -100,21 +122,21 @@ export class EventPublisher {
     const target = this.connectedTarget() ?? (await this.reconnectedTarget(subject, deadline));
     const maxPayload = target.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (payload.length > maxPayload) throw new PayloadTooLargeError(payload.length, maxPayload, subject);
-    const h = messageHeaders(event);
     const stream = this.streamOf(subject);
+    const h = messageHeaders(event, stream === undefined ? undefined : msgId);
     if (stream === undefined) {
       if (!isCoreSubject(this.config.coreSubjects, subject)) throw new NoStreamError(subject);
       target.nc.publish(subject, payload, { headers: h });
       this.metrics.counter(this.metrics.published, 'core', 'sent').inc();
       return { eventId: event.eventId, duplicate: false };
     }
-    h.set(EventHeaders.MSG_ID, msgId);
     const startedAt = performance.now();
     for (;;) {
       try {
         const ack = await target.js.publish(subject, payload, { headers: h, timeout: Math.max(1, deadline - Date.now()) });
-        this.metrics.counter(this.metrics.published, ack.stream, ack.duplicate ? 'duplicate' : 'stored').inc();
-        this.publishSeconds(ack.stream).observe((performance.now() - startedAt) / 1000);
+        const metrics = this.streamMetrics(ack.stream);
+        (ack.duplicate ? metrics.duplicate : metrics.stored).inc();
+        metrics.seconds.observe((performance.now() - startedAt) / 1000);
         return { eventId: event.eventId, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
         // JetStream answers "no responders" while it recovers after a restart or elects a leader:
@@ -129,14 +151,19 @@ export class EventPublisher {
     }
   }
 
-  // Label lookups cost on every publish: keep each stream's histogram child.
-  private publishSeconds(stream: string): { observe(seconds: number): void } {
-    let child = this.latency.get(stream);
-    if (child === undefined) {
-      child = this.metrics.publishSeconds.labels(stream);
-      this.latency.set(stream, child);
+  // Label lookups cost on every publish: keep each stream's metric children.
+  private streamMetrics(stream: string): StreamMetrics {
+    let children = this.outcomes.get(stream);
+    if (children === undefined) {
+      const { metrics } = this;
+      children = {
+        stored: metrics.counter(metrics.published, stream, 'stored'),
+        duplicate: metrics.counter(metrics.published, stream, 'duplicate'),
+        seconds: metrics.publishSeconds.labels(stream),
+      };
+      this.outcomes.set(stream, children);
     }
-    return child;
+    return children;
   }
 
   // Routing is asked on every publish and event subjects are few: remember the answers.

@@ -11,6 +11,7 @@
 import { ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
 import type { DomainEvent } from '@multi-agent/events';
+import type { MsgHdrs } from '@nats-io/nats-core';
 
 const TRACER_NAME = '@multi-agent/nats-client';
 /**
@@ -46,9 +47,9 @@ export function injectTraceContext(carrier: Record<string, string>): void {
  * The context carried by a message's headers; without one a new trace starts, rather than one
  * inheriting whatever context the connection was opened in.
  */
-function extractTraceContext(header: (name: string) => string | undefined): Context {
+function extractTraceContext(carrier: HeaderCarrier): Context {
   return propagation.extract(ROOT_CONTEXT, undefined, {
-    get: (_carrier, key) => header(key),
+    get: (_carrier, key) => carrier.headers?.get(key) || undefined,
     keys: () => [],
   });
 }
@@ -97,14 +98,19 @@ export function inRequestSpan<T>(subject: string, event: DomainEvent, send: () =
   return inSpan(`request ${subject}`, SpanKind.CLIENT, messageAttributes('request', subject, event), context.active(), send);
 }
 
+/** A received message (core or JetStream), as far as trace context extraction reads it. */
+export interface HeaderCarrier {
+  readonly headers?: MsgHdrs | undefined;
+}
+
 /** The delivery a consume span describes. */
 export interface ConsumedMessage {
   subject: string;
   event: DomainEvent;
   /** The durable consumer or queue group. */
   consumer: string;
-  /** A header of the message. */
-  header: (name: string) => string | undefined;
+  /** The received message: its headers are read (and so parsed) only when tracing needs them. */
+  carrier: HeaderCarrier;
   /** True for a request (SERVER span), false for an event (CONSUMER span). */
   isRequest: boolean;
 }
@@ -118,7 +124,7 @@ export function runInConsumeSpan<T>(message: ConsumedMessage, handle: () => Prom
   const withSpans = spansEnabled();
   // Without either there is nothing to restore, and parsing headers costs.
   if (!withSpans && !propagatorEnabled()) return handle();
-  const parent = extractTraceContext(message.header);
+  const parent = extractTraceContext(message.carrier);
   if (!withSpans) return context.with(parent, handle);
   const attributes = {
     ...messageAttributes('process', message.subject, message.event),

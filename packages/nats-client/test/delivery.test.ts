@@ -66,6 +66,26 @@ describe('retries', () => {
     expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(580);
   });
 
+  it("tells the handler the stored event's stream and sequence, on a first delivery and on a retry", async () => {
+    const ns = uniqueToken();
+    const c = await client(server.url, undefined, { retryBackoffMs: [50] });
+    const seen = new Collector<{ eventId: string; attempt: number; stream: string | undefined; seq: number | undefined }>();
+    await c.subscribe(`vector.${ns}.*`, (e, ctx) => {
+      seen.push({ eventId: e.eventId, attempt: ctx.attempt, stream: ctx.stream, seq: ctx.streamSequence });
+      if (e.data !== null && typeof e.data === 'object' && 'fail' in e.data && ctx.attempt === 1) throw new Error('once');
+    });
+    const first = await c.publish(testEvent(`vector.${ns}.job`));
+    const retried = await c.publish(testEvent(`vector.${ns}.job`, { fail: true }));
+    const runs = await seen.waitFor(3);
+    expect(runs).toEqual(
+      expect.arrayContaining([
+        { eventId: first.eventId, attempt: 1, stream: first.stream, seq: first.seq },
+        { eventId: retried.eventId, attempt: 1, stream: retried.stream, seq: retried.seq },
+        { eventId: retried.eventId, attempt: 2, stream: retried.stream, seq: retried.seq },
+      ]),
+    );
+  });
+
   it('dead-letters after maxDeliverAttempts with the full record, then never redelivers', async () => {
     const ns = uniqueToken();
     const durable = `dlq-${ns}`;
