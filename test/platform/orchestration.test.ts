@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventSubjects } from '@multi-agent/events';
 import type { NatsClient } from '@multi-agent/nats-client';
 import { Counter } from 'prom-client';
@@ -28,6 +28,9 @@ let server: NatsServer;
 let observer: NatsClient;
 let store: ExecutionStore;
 const cleanup = new Cleanup();
+// Replicas and platforms a test starts stop when it ends: a sweeper left running would act on
+// the next test's records (e.g. publish an outbox the next test plants as abandoned).
+const perTest = new Cleanup();
 
 beforeAll(async () => {
   server = await NatsServer.start();
@@ -35,6 +38,8 @@ beforeAll(async () => {
   cleanup.add(() => observer.close());
   store = await ExecutionStore.open(observer.jetstream.js);
 });
+
+afterEach(() => perTest.run());
 
 afterAll(async () => {
   await cleanup.run();
@@ -49,7 +54,7 @@ async function replica(options: Partial<Parameters<typeof startOrchestration>[1]
     await stopService();
     await client.close();
   };
-  cleanup.add(stop);
+  perTest.add(stop);
   return { stop, client };
 }
 
@@ -194,7 +199,7 @@ describe('crash between deciding and publishing', () => {
       services: ['orchestration', 'agent', 'model', 'tool'],
       orchestration: { outboxGraceMs: 200 },
     });
-    cleanup.add(() => platform.stop());
+    perTest.add(() => platform.stop());
     const state = await waitForEnd(store, executionId);
     expect(state.status).toBe('completed');
     const events = await executionEvents(observer, executionId);
