@@ -6,13 +6,14 @@
  */
 import { EventHeaders, assertPublishSubject, completeEnvelope, encodeEvent, eventHeaders, validateEvent } from '@multi-agent/events';
 import type { DomainEvent, EventInput } from '@multi-agent/events';
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { errors, headers as natsHeaders } from '@nats-io/nats-core';
 import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import type { NatsConfig } from './config.js';
 import { asPermissionError, NoStreamError, NotConnectedError, PayloadTooLargeError, PublishError } from './errors.js';
 import { isNoAnswer } from './jetstream-api.js';
 import { rejected } from './rejected.js';
+import type { ReplyMux } from './reply-mux.js';
+import { publishToStream } from './stream-publish.js';
 import type { ClientMetrics } from './metrics.js';
 import { isCoreSubject, streamFor } from './topology.js';
 import type { StreamSpec } from './topology.js';
@@ -54,7 +55,8 @@ export function messageHeaders(event: DomainEvent, msgId?: string): MsgHdrs {
 /** The dependencies a publisher needs from the client's live connection. */
 export interface PublishTarget {
   nc: NatsConnection;
-  js: JetStreamClient;
+  /** Where JetStream publishes wait for their PubAck (reply-mux.ts). */
+  mux: ReplyMux;
   connected: boolean;
   /** Resolves true once connected again, false after `timeoutMs`. */
   untilConnected(timeoutMs: number): Promise<boolean>;
@@ -133,7 +135,7 @@ export class EventPublisher {
     const startedAt = performance.now();
     for (;;) {
       try {
-        const ack = await target.js.publish(subject, payload, { headers: h, timeout: Math.max(1, deadline - Date.now()) });
+        const ack = await publishToStream(target.mux, subject, payload, h, Math.max(1, deadline - Date.now()));
         const metrics = this.streamMetrics(ack.stream);
         (ack.duplicate ? metrics.duplicate : metrics.stored).inc();
         metrics.seconds.observe((performance.now() - startedAt) / 1000);
