@@ -147,7 +147,9 @@ export class EventDelivery {
       await this.fail(msg, err, event, history);
       return;
     }
-    const lease = await this.claim(msg, event, signal, history);
+    const { store } = this.settings;
+    // No store, no claim: not even a promise for it.
+    const lease = store === undefined ? undefined : await this.claim(store, msg, event, signal, history);
     if (lease === null) return;
     if (history.suspect) {
       if (history.attempts >= this.settings.maxAttempts) {
@@ -200,12 +202,11 @@ export class EventDelivery {
   };
 
   /**
-   * Claims the event for this delivery. Returns the lease, `undefined` when idempotency is
-   * off, or `null` when the message was settled here (a duplicate, or the store is down).
+   * Claims the event for this delivery in `store`. Returns the lease, or `null` when the message
+   * was settled here (a duplicate, or the store is down).
    */
-  private async claim(msg: JsMsg, event: DomainEvent, signal: AbortSignal, history: History): Promise<Lease | undefined | null> {
-    const { store, ackWaitMs } = this.settings;
-    if (store === undefined) return undefined;
+  private async claim(store: IdempotencyStore, msg: JsMsg, event: DomainEvent, signal: AbortSignal, history: History): Promise<Lease | null> {
+    const { ackWaitMs } = this.settings;
     const key = idempotencyKey(this.settings.consumer, event.eventId);
     // A live lease means a twin delivery is running: wait for it (holding this message alive)
     // rather than nak, which would spend one of this message's delivery attempts.
