@@ -352,7 +352,10 @@ export class JetStreamSubscription implements Subscription {
 
   private canFetch(): boolean {
     if (this.suspects.length > 0) return false;
-    return this.careful ? this.held.size === 0 : this.held.size < this.spec.concurrency;
+    if (this.careful) return this.held.size === 0;
+    // Each fetch is a pull request and an inbox subscription: under load, wait until a quarter
+    // of the slots are free and fetch for all of them, rather than one fetch per freed slot.
+    return this.held.size <= this.spec.concurrency - Math.max(1, Math.floor(this.spec.concurrency / 4));
   }
 
   private async waitForIdle(timeoutMs: number): Promise<boolean> {
