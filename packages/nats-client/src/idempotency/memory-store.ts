@@ -13,9 +13,21 @@ export interface MemoryStoreOptions {
   maxEntries: number;
 }
 
+/** A stored record, stamped with the write that made it. */
+interface Entry extends KeyRecord {
+  /** Position of its write in `writes`: an older write of the same key is stale there. */
+  writeSeq: number;
+}
+
 /** The default store: bounded memory, exact within one process. */
 export class MemoryIdempotencyStore implements IdempotencyStore {
-  private readonly entries = new Map<string, KeyRecord>();
+  private readonly entries = new Map<string, Entry>();
+  // Every write in order, oldest first from `head`; eviction pops from the front. (Iterating the
+  // Map from its start would walk over the slots its deletes leave there, a cost that grows with
+  // every eviction until V8 rehashes the table.)
+  private writes: { key: string; writeSeq: number }[] = [];
+  private head = 0;
+  private nextWriteSeq = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
 
@@ -60,21 +72,34 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   close(): Promise<void> {
     this.entries.clear();
+    this.writes = [];
+    this.head = 0;
     return Promise.resolve();
   }
 
   private write(key: string, record: KeyRecord): void {
-    // Re-inserting moves the key to the end, so Map order stays oldest-write first.
-    this.entries.delete(key);
-    this.entries.set(key, record);
+    const writeSeq = this.nextWriteSeq++;
+    this.entries.set(key, { ...record, writeSeq });
+    this.writes.push({ key, writeSeq });
     this.evict();
   }
 
+  /** Drops the oldest-written keys beyond the bound, and expired ones at the front. */
   private evict(): void {
     const now = Date.now();
-    for (const [key, record] of this.entries) {
-      if (this.entries.size <= this.maxEntries && record.expiresAt > now) break;
-      this.entries.delete(key);
+    for (let next = this.writes[this.head]; next !== undefined; next = this.writes[this.head]) {
+      const { key, writeSeq } = next;
+      const entry = this.entries.get(key);
+      if (entry?.writeSeq === writeSeq) {
+        if (this.entries.size <= this.maxEntries && entry.expiresAt > now) break;
+        this.entries.delete(key);
+      }
+      this.head += 1; // a write rewritten or released since, or the key just evicted
+    }
+    // Keep the write log proportional to the keys held.
+    if (this.head > 1024 && this.head * 2 > this.writes.length) {
+      this.writes = this.writes.slice(this.head);
+      this.head = 0;
     }
   }
 }
