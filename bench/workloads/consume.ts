@@ -5,8 +5,7 @@
  * the server has every ack (nothing pending, nothing unacked).
  *
  * Ours: `subscribe(subject, handler, durable, { concurrency: C })` with (a) no idempotency,
- * (b) the in-memory store, (c) the JetStream KV store, strict (a lease written for every event) and
- * with deferred leases (`deferLeases`, what the services run), (d) the Redis store.
+ * (b) the in-memory store, (c) the JetStream KV store, (d) the Redis store.
  * Raw: `consumer.consume({ max_messages: C })` + `msg.ack()`.
  */
 import { StreamNames } from '@multi-agent/nats-client';
@@ -114,7 +113,6 @@ export async function consumeWorkload(ctx: BenchContext): Promise<ResultRow[]> {
         async () => ({
           memory: await openClient(server, { idempotency: { store: 'memory', maxEntries: 100_000, ...idem } }),
           kv: await openClient(server, { idempotency: { store: 'kv', maxEntries: 100_000, ...idem } }),
-          kvDeferred: await openClient(server, { idempotency: { store: 'kv', maxEntries: 100_000, deferLeases: true, ...idem } }),
           redis: await openClient(server, { idempotency: { store: 'redis', redisUrl: REDIS_URL, maxEntries: 100_000, ...idem } }),
         }),
         async (clients) => {
@@ -147,7 +145,6 @@ export async function consumeWorkload(ctx: BenchContext): Promise<ResultRow[]> {
             ours('none', clients.memory, { idempotency: false }),
             ours('memory', clients.memory, {}),
             ours('kv', clients.kv, {}),
-            ours('kv-deferred', clients.kvDeferred, {}),
             ours('redis', clients.redis, {}),
           ];
           const samples = await alternate(ctx, 'consume', sides, plan);
@@ -165,8 +162,7 @@ export async function consumeWorkload(ctx: BenchContext): Promise<ResultRow[]> {
           return [
             row('none', 'subscribe, idempotency off', 0.85),
             row('memory', 'subscribe, memory store', 0.8),
-            row('kv', 'subscribe, KV store, strict', 0.35),
-            row('kv-deferred', 'subscribe, KV store, deferred leases (the services)', 0.35),
+            row('kv', 'subscribe, KV store', 0.35),
             row('redis', 'subscribe, Redis store', 0.5),
           ];
         },

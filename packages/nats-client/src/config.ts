@@ -66,13 +66,6 @@ export interface NatsConfig {
     maxEntries: number;
     /** Redis URL for the `redis` store. */
     redisUrl: string;
-    /**
-     * Let the `kv` store read instead of write when a delivery cannot have a running twin, so a
-     * short handler costs one KV write, not two (docs/architecture.md, "Idempotency"). Safe only
-     * when every producer of the consumed events sets `Nats-Msg-Id` to the eventId, as this client
-     * does: NATS permissions that admit only the platform's identities make sure of it.
-     */
-    deferLeases: boolean;
   };
   auth?: {
     user?: string;
@@ -106,7 +99,7 @@ export const builtinNatsConfig: Readonly<NatsConfig> = Object.freeze<NatsConfig>
   tokenStreamIdleMs: 60_000,
   coreSubjects: ['tool.execute.>'],
   provision: true,
-  idempotency: { store: 'memory', ttlMs: 60 * 60 * 1000, maxEntries: 100_000, redisUrl: 'redis://127.0.0.1:6379', deferLeases: false },
+  idempotency: { store: 'memory', ttlMs: 60 * 60 * 1000, maxEntries: 100_000, redisUrl: 'redis://127.0.0.1:6379' },
 });
 
 /** What `new NatsClient()` accepts: any subset of the config; the rest takes the built-in defaults. */
@@ -248,7 +241,6 @@ export function loadNatsConfig(env: Env = process.env): NatsConfig {
       ttlMs: envInt(env, 'NATS_IDEMPOTENCY_TTL_MS', d.idempotency.ttlMs, 1000),
       maxEntries: envInt(env, 'NATS_IDEMPOTENCY_MAX_ENTRIES', d.idempotency.maxEntries, 1),
       redisUrl,
-      deferLeases: envBool(env, 'NATS_IDEMPOTENCY_DEFER_LEASES', d.idempotency.deferLeases),
     },
     ...(lifted.auth === undefined || Object.keys(lifted.auth).length === 0 ? {} : { auth: lifted.auth }),
     ...(Object.keys(tls).length === 0 ? {} : { tls }),

@@ -15,7 +15,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { AckBatcher } from './ack-batcher.js';
 import type { AttemptLedger, AttemptRecord } from './attempt-ledger.js';
 import type { DeadLetterWriter } from './dead-letter.js';
-import { ClientErrorCodes, errorCode, HandlerTimeoutError } from './errors.js';
+import { HandlerTimeoutError } from './errors.js';
 import { publishCausedByOf } from './handler.js';
 import type { EventHandler, HandlerContext } from './handler.js';
 import type { ClaimResult, IdempotencyStore, Lease } from './idempotency/store.js';
@@ -25,7 +25,6 @@ import type { ClientMetrics } from './metrics.js';
 import type { PublishableEvent, PublishResult } from './publisher.js';
 import { rejected } from './rejected.js';
 import { deadLetterReason, isNonRetryable, retryDelay } from './retry.js';
-import { keepAlivePeriodMs } from './jetstream-subscription.js';
 import { runInConsumeSpan } from './tracing.js';
 
 /** Settings of one delivery pipeline. */
@@ -47,10 +46,6 @@ export interface DeliverySettings {
   termWithReason: boolean;
   /** Where attempts of failing and crash-suspect events are counted across processes. */
   ledger?: AttemptLedger;
-  /** The stream's duplicate window: copies of one `Nats-Msg-Id` closer than this are stored once. */
-  duplicateWindowMs: number;
-  /** Every producer sets `Nats-Msg-Id` to the eventId: a store may defer the leases of first deliveries. */
-  deferLeases: boolean;
 }
 
 /**
@@ -98,9 +93,6 @@ export class EventDelivery {
   private readonly histories = new WeakMap<JsMsg, History>();
   // `.<stream>.<consumer>.1.`: found in the reply subject of a first delivery (see isFirstDelivery).
   private firstDeliveryMarker: string | undefined;
-  // A first delivery younger than this cannot meet a running twin before its lease's first
-  // keep-alive write (see mayDeferLease); undefined when the store writes every lease at once.
-  private readonly deferLeaseBeforeAgeMs: number | undefined;
 
   constructor(
     private readonly handler: EventHandler<DomainEvent>,
@@ -108,11 +100,6 @@ export class EventDelivery {
     private readonly deps: DeliveryDeps,
   ) {
     this.handlerSeconds = deps.metrics.handlerSeconds.labels(settings.subscription);
-    if (settings.deferLeases && settings.store?.defersLeases === true) {
-      // A quarter of the window is the margin for clock skew between this host and the server.
-      const { duplicateWindowMs, ackWaitMs } = settings;
-      this.deferLeaseBeforeAgeMs = duplicateWindowMs - keepAlivePeriodMs(ackWaitMs) - duplicateWindowMs / 4;
-    }
   }
 
   /**
@@ -177,12 +164,8 @@ export class EventDelivery {
       // Completion is recorded before the ack, so a lost ack only brings a redelivery that
       // finds the completed key and is skipped: a plain (batched) ack is enough.
       await this.settings.store?.complete(lease).catch((err: unknown) => {
-        // The effect happened: ack anyway.
-        if (errorCode(err) === ClientErrorCodes.TWIN_DELIVERY) {
-          this.deps.logger.error({ err, eventId: event.eventId }, 'another delivery of this event ran at the same time: its handler may have run twice');
-        } else {
-          this.deps.logger.error({ err, eventId: event.eventId }, 'idempotency store did not record completion; a later duplicate of this event could slip through');
-        }
+        // The effect happened: ack anyway; only a later duplicate of this eventId could slip through.
+        this.deps.logger.error({ err, eventId: event.eventId }, 'idempotency store did not record completion');
       });
     }
     this.acks.ack(msg);
@@ -218,7 +201,7 @@ export class EventDelivery {
     for (;;) {
       let claim: ClaimResult | undefined;
       try {
-        claim = await store.claim(key, ackWaitMs, { deferLease: this.mayDeferLease(msg, event, history) });
+        claim = await store.claim(key, ackWaitMs);
         outage = undefined;
       } catch (err) {
         if (outage === undefined) this.deps.logger.warn({ err, eventId: event.eventId }, 'idempotency store unavailable; retrying the claim');
@@ -247,19 +230,6 @@ export class EventDelivery {
       }
       await new Promise((resolve) => setTimeout(resolve, BUSY_POLL_MS));
     }
-  }
-
-  /**
-   * True when no twin delivery of `event` can be running now, nor start before this delivery's
-   * first keep-alive tick writes the lease: a first delivery (a redelivery may overlap a holder
-   * whose ack wait ran out), stored under `Nats-Msg-Id = eventId` (any copy published within the
-   * duplicate window was dropped by the stream) and young enough that a copy published after
-   * the window cannot be delivered before that tick. Then the store may only read the key.
-   */
-  private mayDeferLease(msg: JsMsg, event: DomainEvent, history: History): boolean {
-    if (this.deferLeaseBeforeAgeMs === undefined || history !== FRESH) return false;
-    if (msg.headers?.get('Nats-Msg-Id') !== event.eventId) return false;
-    return Date.now() - msg.info.timestampNanos / 1e6 < this.deferLeaseBeforeAgeMs;
   }
 
   private async releaseLease(msg: JsMsg, lease: Lease): Promise<void> {

@@ -26,7 +26,6 @@ export const ClientErrorCodes = {
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   NOT_PROVISIONED: 'NOT_PROVISIONED',
   DLQ_RECORD_UNREADABLE: 'DLQ_RECORD_UNREADABLE',
-  TWIN_DELIVERY: 'TWIN_DELIVERY',
 } as const;
 
 /** The `code` of an error from any package of the bus, or `undefined` for foreign errors. */
@@ -248,22 +247,5 @@ export class DeadLetterUnreadableError extends EventBusError {
     super(ClientErrorCodes.DLQ_RECORD_UNREADABLE, `DLQ message ${dlqSequence} is ${why}`);
     this.name = 'DeadLetterUnreadableError';
     this.dlqSequence = dlqSequence;
-  }
-}
-
-/**
- * A delivery that deferred its idempotency lease found, when it recorded completion, that another
- * delivery of the same event had written the key meanwhile: the handler may have run twice. The
- * pipeline rules this out (docs/architecture.md, "Idempotency"); seeing it means a producer
- * re-published an event outside the stream's duplicate window while its first copy was still
- * being handled, or clocks are further apart than the margin allows.
- */
-export class TwinDeliveryError extends EventBusError {
-  /** The idempotency key both deliveries held. */
-  readonly key: string;
-  constructor(key: string) {
-    super(ClientErrorCodes.TWIN_DELIVERY, `another delivery wrote idempotency key ${key} while this one ran without a written lease`);
-    this.name = 'TwinDeliveryError';
-    this.key = key;
   }
 }

@@ -46,7 +46,6 @@ export {
   NotConnectedError,
   NotProvisionedError,
   DeadLetterUnreadableError,
-  TwinDeliveryError,
   PayloadTooLargeError,
   PermissionError,
   PROVISION_COMMAND,
@@ -62,7 +61,7 @@ export { KvIdempotencyStore } from './idempotency/kv-store.js';
 export { MemoryIdempotencyStore } from './idempotency/memory-store.js';
 export { RedisIdempotencyStore } from './idempotency/redis-store.js';
 export { idempotencyKey } from './idempotency/store.js';
-export type { ClaimOptions, ClaimResult, IdempotencyStore, Lease } from './idempotency/store.js';
+export type { ClaimResult, IdempotencyStore, Lease } from './idempotency/store.js';
 
 // Dead letters and the platform's topology, for operators' tools and access declarations.
 export type { DeadLetterListing, DeadLetterReplayer, ReplayResult, StoredDeadLetter, UnreadableDeadLetter } from './replay.js';

@@ -97,11 +97,6 @@ export function consumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> {
 }
 
 /** A pull-consumer subscription with bounded concurrency. */
-/** How often held messages are kept alive (`working()`, then `onHeartbeat`): three times per ack wait. */
-export function keepAlivePeriodMs(ackWaitMs: number): number {
-  return Math.max(250, Math.floor(ackWaitMs / 3));
-}
-
 export class JetStreamSubscription implements Subscription {
   readonly kind: 'durable' | 'ephemeral';
   private consumerName: string;
@@ -146,7 +141,8 @@ export class JetStreamSubscription implements Subscription {
     const info = await this.ensureConsumer();
     // Unacked or redelivered messages at startup may be what killed the previous process.
     if (this.options.isCrashSuspect !== undefined && (info.num_ack_pending > 0 || info.num_redelivered > 0)) this.enterCareful();
-    this.heartbeat = setInterval(() => this.keepAlive(), keepAlivePeriodMs(this.spec.ackWaitMs));
+    const period = Math.max(250, Math.floor(this.spec.ackWaitMs / 3));
+    this.heartbeat = setInterval(() => this.keepAlive(), period);
     this.heartbeat.unref();
     this.loopDone = this.fetchLoop();
   }

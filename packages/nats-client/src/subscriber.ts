@@ -205,8 +205,6 @@ export class Subscriber {
         ...(stream.name === StreamNames.DLQ ? {} : { deadLetters: new DeadLetterWriter(publisher, metrics) }),
         termWithReason: supportsTermReason(connection.nc.info?.version),
         ledger: this.ledger,
-        duplicateWindowMs: stream.duplicateWindowMs,
-        deferLeases: config.idempotency.deferLeases,
       },
       { publishCausedBy: (e, cause) => publisher.publishCausedBy(e, cause), logger, metrics },
     );

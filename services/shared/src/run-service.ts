@@ -26,12 +26,10 @@ export interface ServiceEntry {
 
 /**
  * The client config of a service process: the environment (`NATS_*`), with the KV
- * idempotency store as default, since replicas in several processes must share it, and with
- * deferred leases, since every producer of the platform's events is a platform service
- * publishing with `Nats-Msg-Id = eventId` (the generated NATS permissions admit no other).
+ * idempotency store as default, since replicas in several processes must share it.
  */
 export function serviceNatsConfig(env: Env = process.env): ReturnType<typeof loadNatsConfig> {
-  return loadNatsConfig({ NATS_IDEMPOTENCY_STORE: 'kv', NATS_IDEMPOTENCY_DEFER_LEASES: 'true', ...env });
+  return loadNatsConfig({ NATS_IDEMPOTENCY_STORE: 'kv', ...env });
 }
 
 const NOT_WORTH_RETRYING: ReadonlySet<string> = new Set([ClientErrorCodes.NOT_PROVISIONED, ClientErrorCodes.PERMISSION_DENIED, ClientErrorCodes.CONFIG]);

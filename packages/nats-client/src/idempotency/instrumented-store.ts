@@ -3,7 +3,7 @@
  * store sits on the path of every delivery, so its latency and outages show up here first.
  */
 import type { ClientMetrics } from '../metrics.js';
-import type { ClaimOptions, ClaimResult, IdempotencyStore, Lease } from './store.js';
+import type { ClaimResult, IdempotencyStore, Lease } from './store.js';
 
 type Operation = 'claim' | 'extend' | 'complete' | 'release';
 
@@ -33,8 +33,7 @@ export function instrumentStore(store: IdempotencyStore, metrics: ClientMetrics)
   const complete = children('complete');
   const release = children('release');
   return {
-    ...(store.defersLeases === true ? { defersLeases: true } : {}),
-    claim: (key: string, leaseMs: number, options?: ClaimOptions): Promise<ClaimResult> => timed(claim, () => store.claim(key, leaseMs, options)),
+    claim: (key: string, leaseMs: number): Promise<ClaimResult> => timed(claim, () => store.claim(key, leaseMs)),
     extend: (lease: Lease, leaseMs: number): Promise<boolean> => timed(extend, () => store.extend(lease, leaseMs)),
     complete: (lease: Lease): Promise<void> => timed(complete, () => store.complete(lease)),
     release: (lease: Lease): Promise<void> => timed(release, () => store.release(lease)),

@@ -3,10 +3,6 @@
  * claim (revision 0, or the delete marker's, creates), and the same compare-and-set takes over an
  * expired lease. Needs no server beyond NATS.
  *
- * Every KV write is a stream publish, so this store defers leases: a claim with `deferLease`
- * only reads the key (a direct get, no write), and the completion is the one write of the
- * event. The lease is written by the first `extend` if the handler is still running then.
- *
  * Reads and writes go through the client's {@link ReplyMux} rather than nats.js's KV handle,
  * which settles every request through a stack-trace `Error` (see reply-mux.ts); the bucket itself
  * is created with nats.js (`Kvm`), so its configuration is the library's.
@@ -17,12 +13,11 @@ import { JetStreamApiCodes, JetStreamApiError, jetstream } from '@nats-io/jetstr
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers } from '@nats-io/nats-core';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
-import { TwinDeliveryError } from '../errors.js';
 import { withApiRetry } from '../jetstream-api.js';
 import { ReplyMux } from '../reply-mux.js';
 import { lastMessageOf, publishToStream } from '../stream-publish.js';
 import { newOwner } from './store.js';
-import type { ClaimOptions, ClaimResult, IdempotencyStore, KeyRecord, Lease } from './store.js';
+import type { ClaimResult, IdempotencyStore, KeyRecord, Lease } from './store.js';
 
 /** Options of {@link KvIdempotencyStore}. */
 export interface KvStoreOptions {
@@ -89,9 +84,6 @@ const decoder = new TextDecoder();
 
 /** Shared across instances and processes through JetStream. */
 export class KvIdempotencyStore implements IdempotencyStore {
-  readonly defersLeases = true;
-  // The last extend of each lease still held, so completion can wait for it.
-  private readonly extending = new WeakMap<Lease, Promise<boolean>>();
   private readonly stream: string;
   private readonly subjectPrefix: string;
 
@@ -130,15 +122,9 @@ export class KvIdempotencyStore implements IdempotencyStore {
     return new KvIdempotencyStore(new ReplyMux(nc, options.inboxPrefix), options.bucket ?? DEFAULT_BUCKET, options.requestTimeoutMs ?? 5000);
   }
 
-  async claim(key: string, leaseMs: number, options: ClaimOptions = {}): Promise<ClaimResult> {
+  async claim(key: string, leaseMs: number): Promise<ClaimResult> {
     const k = kvKey(key);
     const owner = newOwner();
-    if (options.deferLease === true) {
-      // One read, and no write at all while the key is absent.
-      const entry = await this.read(k);
-      if (entry?.record !== undefined) return this.claimHeld(k, owner, leaseMs, entry.record, entry.revision);
-      return { status: 'claimed', lease: { key: k, owner, deferred: true, revision: entry?.revision ?? 0 } };
-    }
     const created = await casWrite(() => this.write(k, leaseRecord(owner, leaseMs), 0));
     if (created !== undefined) return claimed(k, owner, created);
     // The key exists: look at who holds it (or at the delete marker a released lease left).
@@ -148,33 +134,18 @@ export class KvIdempotencyStore implements IdempotencyStore {
     return retried === undefined ? { status: 'busy' } : claimed(k, owner, retried);
   }
 
-  extend(lease: Lease, leaseMs: number): Promise<boolean> {
-    // A deferred lease's revision is the key's absent state (0 or a delete marker): the write creates it.
-    const extended = casWrite(() => this.write(lease.key, leaseRecord(lease.owner, leaseMs), lease.revision ?? 0)).then((revision) => {
-      if (revision === undefined) return false;
-      lease.revision = revision;
-      lease.deferred = false;
-      return true;
-    });
-    this.extending.set(lease, extended);
-    return extended;
+  async extend(lease: Lease, leaseMs: number): Promise<boolean> {
+    const revision = await casWrite(() => this.write(lease.key, leaseRecord(lease.owner, leaseMs), lease.revision ?? 0));
+    if (revision === undefined) return false;
+    lease.revision = revision;
+    return true;
   }
 
   async complete(lease: Lease): Promise<void> {
-    // A keep-alive tick may be writing the deferred lease right now: its write must not be
-    // mistaken for a twin's.
-    await this.extending.get(lease)?.catch(() => undefined);
-    const done = encode({ state: 'done', owner: lease.owner, expiresAt: Number.MAX_SAFE_INTEGER });
-    if (lease.deferred !== true) {
-      await this.write(lease.key, done);
-      return;
-    }
-    // Nothing was written for this delivery: the key must still be as the claim read it.
-    if ((await casWrite(() => this.write(lease.key, done, lease.revision ?? 0))) === undefined) throw new TwinDeliveryError(lease.key);
+    await this.write(lease.key, encode({ state: 'done', owner: lease.owner, expiresAt: Number.MAX_SAFE_INTEGER }));
   }
 
   async release(lease: Lease): Promise<void> {
-    if (lease.deferred === true) return;
     // A lost compare-and-set means someone else took the key over: nothing of ours to release.
     await casWrite(() => this.write(lease.key, '', lease.revision, 'DEL'));
   }

@@ -10,22 +10,6 @@ export interface Lease {
   readonly owner: string;
   /** Store-specific version used for compare-and-set (JetStream KV revision). */
   revision?: number;
-  /**
-   * Nothing is written for this lease yet (a claim with `deferLease`): `extend` writes it,
-   * `complete` writes the completion directly, `release` has nothing to remove.
-   */
-  deferred?: boolean;
-}
-
-/** Options of {@link IdempotencyStore.claim}. */
-export interface ClaimOptions {
-  /**
-   * No twin delivery of the event can be running now, nor start before the lease's first
-   * `extend` (the delivery pipeline decides this; docs/architecture.md, "Idempotency"). A store
-   * whose writes cost more than its reads may then only read the key and defer the lease write:
-   * a handler that ends before its first keep-alive tick costs one read and one write.
-   */
-  deferLease?: boolean;
 }
 
 /** The outcome of a claim. */
@@ -39,16 +23,11 @@ export type ClaimResult =
 
 /** A place that remembers which events a consumer has handled. */
 export interface IdempotencyStore {
-  /** True when the store acts on {@link ClaimOptions.deferLease}; stores without it write the lease at once. */
-  readonly defersLeases?: boolean;
   /** Takes the key: a new key or an expired lease is claimed (atomically); a completed key reports `completed`. */
-  claim(key: string, leaseMs: number, options?: ClaimOptions): Promise<ClaimResult>;
-  /** Pushes the lease's expiry out (writing a deferred lease) while a long handler runs. Returns false when the lease was lost. */
+  claim(key: string, leaseMs: number): Promise<ClaimResult>;
+  /** Pushes the lease's expiry out while a long handler runs. Returns false when the lease was lost. */
   extend(lease: Lease, leaseMs: number): Promise<boolean>;
-  /**
-   * Marks the key completed for the store's TTL. For a deferred lease whose key another delivery
-   * wrote meanwhile it throws {@link TwinDeliveryError}: the handler may have run twice.
-   */
+  /** Marks the key completed for the store's TTL. */
   complete(lease: Lease): Promise<void>;
   /** Gives the key up after a failed attempt so a retry can claim it at once. */
   release(lease: Lease): Promise<void>;
