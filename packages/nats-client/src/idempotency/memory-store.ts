@@ -13,21 +13,23 @@ export interface MemoryStoreOptions {
   maxEntries: number;
 }
 
-/** A stored record, stamped with the write that made it. */
+/** A stored record; a completion also carries its place in the completion log. */
 interface Entry extends KeyRecord {
-  /** Position of its write in `writes`: an older write of the same key is stale there. */
-  writeSeq: number;
+  /** Index of its completion in the log (`-1` for a lease): an older completion of the key is stale there. */
+  completedAt: number;
 }
 
 /** The default store: bounded memory, exact within one process. */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
-  // Every write in order, oldest first from `head`; eviction pops from the front. (Iterating the
-  // Map from its start would walk over the slots its deletes leave there, a cost that grows with
-  // every eviction until V8 rehashes the table.)
-  private writes: { key: string; writeSeq: number }[] = [];
+  // Completions in order, oldest first from `head` (two parallel arrays: no object per entry).
+  // Eviction pops from the front; iterating the Map from its start instead would walk over the
+  // slots its deletes leave there, a cost that grows until V8 rehashes the table. Leases are not
+  // logged: each one ends in `complete` or `release`, or with the process and this store.
+  private logKeys: string[] = [];
+  private logPositions: number[] = [];
   private head = 0;
-  private nextWriteSeq = 0;
+  private logged = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
 
@@ -48,7 +50,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       return Promise.resolve(existing.state === 'done' ? { status: 'completed' } : { status: 'busy' });
     }
     const lease: Lease = { key, owner: newOwner() };
-    this.write(key, { state: 'lease', owner: lease.owner, expiresAt: now + leaseMs });
+    this.entries.set(key, { state: 'lease', owner: lease.owner, expiresAt: now + leaseMs, completedAt: -1 });
+    this.evict(now);
     return Promise.resolve({ status: 'claimed', lease });
   }
 
@@ -60,7 +63,12 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   complete(lease: Lease): Promise<void> {
-    this.write(lease.key, { state: 'done', owner: lease.owner, expiresAt: Date.now() + this.ttlMs });
+    const now = Date.now();
+    const completedAt = this.logged++;
+    this.entries.set(lease.key, { state: 'done', owner: lease.owner, expiresAt: now + this.ttlMs, completedAt });
+    this.logKeys.push(lease.key);
+    this.logPositions.push(completedAt);
+    this.evict(now);
     return Promise.resolve();
   }
 
@@ -72,33 +80,26 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   close(): Promise<void> {
     this.entries.clear();
-    this.writes = [];
+    this.logKeys = [];
+    this.logPositions = [];
     this.head = 0;
     return Promise.resolve();
   }
 
-  private write(key: string, record: KeyRecord): void {
-    const writeSeq = this.nextWriteSeq++;
-    this.entries.set(key, { ...record, writeSeq });
-    this.writes.push({ key, writeSeq });
-    this.evict();
-  }
-
-  /** Drops the oldest-written keys beyond the bound, and expired ones at the front. */
-  private evict(): void {
-    const now = Date.now();
-    for (let next = this.writes[this.head]; next !== undefined; next = this.writes[this.head]) {
-      const { key, writeSeq } = next;
+  /** Drops the oldest completions beyond the bound, and expired ones at the front of the log. */
+  private evict(now: number): void {
+    for (let key = this.logKeys[this.head]; key !== undefined; key = this.logKeys[this.head]) {
       const entry = this.entries.get(key);
-      if (entry?.writeSeq === writeSeq) {
+      if (entry !== undefined && entry.completedAt === this.logPositions[this.head]) {
         if (this.entries.size <= this.maxEntries && entry.expiresAt > now) break;
         this.entries.delete(key);
       }
-      this.head += 1; // a write rewritten or released since, or the key just evicted
+      this.head += 1; // a completion rewritten since, a key claimed again after expiry, or the key just evicted
     }
-    // Keep the write log proportional to the keys held.
-    if (this.head > 1024 && this.head * 2 > this.writes.length) {
-      this.writes = this.writes.slice(this.head);
+    // Keep the log proportional to the keys held.
+    if (this.head > 1024 && this.head * 2 > this.logKeys.length) {
+      this.logKeys = this.logKeys.slice(this.head);
+      this.logPositions = this.logPositions.slice(this.head);
       this.head = 0;
     }
   }
