@@ -38,7 +38,8 @@ const [firstNatsUrl = ''] = (env.NATS_URL ?? 'nats://localhost:4222').split(',')
 const natsUrl = firstNatsUrl.trim();
 /** `natsUrl` as printed: without credentials. */
 const shownNatsUrl = maskUrlCredentials(natsUrl);
-const gatewayPort = Number(env.PORT ?? 3000);
+/** `PORT=0`: any free port, picked once everything before the gateway is up (the banner shows it). */
+const requestedGatewayPort = Number(env.PORT ?? 3000);
 const gatewayHost = env.HOST ?? '127.0.0.1';
 const dataDir = resolve(repoRoot, env.DATA_DIR ?? '.data');
 const readyTimeoutMs = Number(env.STARTUP_TIMEOUT_MS ?? 60_000);
@@ -122,8 +123,21 @@ async function main(): Promise<void> {
   }
   const ready: Promise<void>[] = [];
   const metrics: string[] = [];
+  // Ports picked here are not bound until a service starts: never hand out one twice.
+  const picked = new Set<number>();
+  const pickPort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (!picked.has(port)) {
+        picked.add(port);
+        return port;
+      }
+    }
+  };
+  if (requestedGatewayPort !== 0) picked.add(requestedGatewayPort);
+  const gatewayPort = requestedGatewayPort === 0 ? await pickPort() : requestedGatewayPort;
   for (const [index, name] of SERVICES.entries()) {
-    const healthPort = name === 'gateway' ? gatewayPort : await freePort();
+    const healthPort = name === 'gateway' ? gatewayPort : await pickPort();
     const line = prefixer(name, index, width, color);
     const service = spawnService(name, {
       env: {

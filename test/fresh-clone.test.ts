@@ -37,10 +37,11 @@ function userEnv(extra: Record<string, string>): Record<string, string> {
 it('npm start on a fresh clone installs, runs a workflow, stops; pretest then has nothing to do', async () => {
   expect(existsSync(join(clone, 'node_modules'))).toBe(false);
   const natsPort = await freePort();
-  const httpPort = await freePort();
+  // Any free port, picked by npm start when the gateway starts: a port picked here would stay
+  // unbound through the whole npm ci, for a parallel test to take.
   const start = spawn('npm', ['start'], {
     cwd: clone,
-    env: userEnv({ NATS_URL: `nats://127.0.0.1:${natsPort}`, PORT: String(httpPort), DATA_DIR: join(dir, 'data') }),
+    env: userEnv({ NATS_URL: `nats://127.0.0.1:${natsPort}`, PORT: '0', DATA_DIR: join(dir, 'data') }),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -54,6 +55,8 @@ it('npm start on a fresh clone installs, runs a workflow, stops; pretest then ha
     expect(output).toContain(`no NATS server at nats://127.0.0.1:${natsPort}: starting`);
     expect(output).toMatch(/orchestration +http:\/\/127\.0\.0\.1:\d+\/metrics/);
 
+    const httpPort = /Web console: http:\/\/localhost:(\d+)\//.exec(output)?.[1];
+    expect(httpPort, output).toBeDefined();
     const api = `http://127.0.0.1:${httpPort}/api`;
     // The API key npm start made for this run.
     const authorization = `Bearer ${/API key: +(\S+)/.exec(output)?.[1] ?? ''}`;
@@ -62,7 +65,7 @@ it('npm start on a fresh clone installs, runs a workflow, stops; pretest then ha
       headers: { 'content-type': 'application/json', authorization },
       body: JSON.stringify({ input: { topic: 'fresh clones' } }),
     });
-    expect(accepted.status).toBe(202);
+    expect(accepted.status, `${await accepted.clone().text()}\n${output.slice(-3000)}`).toBe(202);
     const { executionId } = (await accepted.json()) as { executionId: string };
     let status = '';
     await waitFor(async () => {
