@@ -110,6 +110,9 @@ export class JetStreamSubscription implements Subscription {
   private careful = false;
   private carefulSince = 0;
   private readonly slotWaiters: (() => void)[] = [];
+  // Each fetch is a pull request and an inbox subscription: under load, wait until a quarter of
+  // the slots (at least one) are free and fetch for all of them, rather than one per freed slot.
+  private readonly fetchWhenHeldAtMost: number;
   private readonly abort = new AbortController();
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -124,6 +127,7 @@ export class JetStreamSubscription implements Subscription {
     private readonly options: EngineOptions,
   ) {
     this.kind = spec.durableName === undefined ? 'ephemeral' : 'durable';
+    this.fetchWhenHeldAtMost = spec.concurrency - Math.max(1, Math.floor(spec.concurrency / 4));
     this.consumerName = spec.durableName ?? '';
   }
 
@@ -161,7 +165,7 @@ export class JetStreamSubscription implements Subscription {
     if (this.stopping) return this.loopDone;
     this.stopping = true;
     this.wakeBackoff?.();
-    for (const wake of this.slotWaiters.splice(0)) wake();
+    this.wakeSlotWaiters();
     this.fetching?.stop();
     await this.loopDone;
     // Suspects never started: hand them back for the next session.
@@ -349,9 +353,7 @@ export class JetStreamSubscription implements Subscription {
   private canFetch(): boolean {
     if (this.suspects.length > 0) return false;
     if (this.careful) return this.held.size === 0;
-    // Each fetch is a pull request and an inbox subscription: under load, wait until a quarter
-    // of the slots are free and fetch for all of them, rather than one fetch per freed slot.
-    return this.held.size <= this.spec.concurrency - Math.max(1, Math.floor(this.spec.concurrency / 4));
+    return this.held.size <= this.fetchWhenHeldAtMost;
   }
 
   private async waitForIdle(timeoutMs: number): Promise<boolean> {

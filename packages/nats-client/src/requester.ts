@@ -6,7 +6,7 @@
  */
 import { assertPublishSubject, completeEnvelope, decodeEvent, encodeEvent, validateEvent } from '@multi-agent/events';
 import type { DomainEvent } from '@multi-agent/events';
-import { NoRespondersError as NatsNoRespondersError, RequestError, TimeoutError } from '@nats-io/nats-core';
+import { NoRespondersError as NatsNoRespondersError, TimeoutError } from '@nats-io/nats-core';
 import type { NatsConnection, Subscription as NatsSubscription } from '@nats-io/nats-core';
 import { asPermissionError, NoRespondersError, NotConnectedError, PayloadTooLargeError, RequestTimeoutError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -86,12 +86,11 @@ export class Requester {
   }
 }
 
+/** The reply mux's failures (nats.js error classes, unwrapped) as ours. */
 function mapRequestError(subject: string, timeoutMs: number, err: unknown): unknown {
   const denied = asPermissionError(err);
   if (denied !== undefined) return denied;
-  if (err instanceof NatsNoRespondersError || (err instanceof RequestError && err.isNoResponders())) return new NoRespondersError(subject);
-  if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
-    return new RequestTimeoutError(subject, timeoutMs);
-  }
+  if (err instanceof NatsNoRespondersError) return new NoRespondersError(subject);
+  if (err instanceof TimeoutError) return new RequestTimeoutError(subject, timeoutMs);
   return err;
 }

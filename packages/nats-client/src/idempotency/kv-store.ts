@@ -12,7 +12,7 @@ import type { KV } from '@nats-io/kv';
 import { JetStreamApiCodes, JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers } from '@nats-io/nats-core';
-import type { Msg, NatsConnection } from '@nats-io/nats-core';
+import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { withApiRetry } from '../jetstream-api.js';
 import { ReplyMux } from '../reply-mux.js';
 import { lastMessageOf, publishToStream } from '../stream-publish.js';
@@ -176,9 +176,12 @@ export class KvIdempotencyStore implements IdempotencyStore {
    * subject has no message). Resolves with the new revision.
    */
   private async write(k: string, value: string, expectedRevision?: number, operation?: 'DEL'): Promise<number> {
-    const h = expectedRevision === undefined && operation === undefined ? undefined : headers();
-    if (expectedRevision !== undefined) h?.set('Nats-Expected-Last-Subject-Sequence', String(expectedRevision));
-    if (operation !== undefined) h?.set('KV-Operation', operation);
+    let h: MsgHdrs | undefined;
+    if (expectedRevision !== undefined || operation !== undefined) {
+      h = headers();
+      if (expectedRevision !== undefined) h.set('Nats-Expected-Last-Subject-Sequence', String(expectedRevision));
+      if (operation !== undefined) h.set('KV-Operation', operation);
+    }
     return (await publishToStream(this.mux, this.subjectPrefix + k, value, h, this.timeoutMs)).seq;
   }
 }
